@@ -1,0 +1,1 @@
+"""One module per check; each exposes one verb-named function that reads facts and reports."""

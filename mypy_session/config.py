@@ -1,0 +1,207 @@
+"""The plugin's settings: `[tool.mypy_session]` in pyproject.toml or `[mypy_session]` in an
+INI file (mypy.ini, .mypy.ini, setup.cfg), read from whichever file mypy itself uses.
+
+Every key is validated up front. A bad key or value raises `ConfigError` with one line that
+names the key and what is expected; the plugin turns it into exit status 2, as mypy does
+for its own configuration errors. Paths are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final, final
+
+from mypy_session import fullnames
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+TOML_SECTION: Final = "tool.mypy_session"
+INI_SECTION: Final = "mypy_session"
+INI_GUARDED_SECTION: Final = "mypy_session.guarded"
+
+_DOTTED: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_IDENTIFIER: Final = re.compile(r"^[A-Za-z_]\w*$")
+
+
+class ConfigError(Exception):
+    """A setting the plugin cannot use; the message is one line naming the key."""
+
+
+@final
+class SessionConfig:
+    """Validated settings, defaults merged in."""
+
+    __slots__ = (
+        "baseline",
+        "commit_methods",
+        "config_file",
+        "guarded",
+        "marker_stubs",
+        "scope_factories",
+        "scope_factory_names",
+        "session_param_names",
+        "session_types",
+    )
+
+    def __init__(
+        self,
+        *,
+        config_file: str | None = None,
+        session_types: tuple[str, ...] = (),
+        session_param_names: tuple[str, ...] = fullnames.DEFAULT_SESSION_PARAM_NAMES,
+        scope_factories: tuple[str, ...] = (),
+        commit_methods: tuple[str, ...] = fullnames.DEFAULT_COMMIT_METHODS,
+        marker_stubs: tuple[str, ...] = (),
+        guarded: Mapping[str, tuple[str, ...]] | None = None,
+        baseline: str | None = None,
+    ) -> None:
+        self.config_file = config_file
+        # Configured session types and scope factories extend the defaults; the name and
+        # method lists replace theirs (SPEC section 6 lists "session" among "db").
+        self.session_types: frozenset[str] = frozenset(
+            fullnames.DEFAULT_SESSION_TYPES + session_types
+        )
+        self.session_param_names: frozenset[str] = frozenset(session_param_names)
+        factories = fullnames.DEFAULT_SCOPE_FACTORIES + scope_factories
+        self.scope_factories: frozenset[str] = frozenset(f for f in factories if "." in f)
+        # Undotted factory names match any callable with that short name.
+        self.scope_factory_names: frozenset[str] = frozenset(
+            f for f in factories if "." not in f
+        )
+        self.commit_methods: frozenset[str] = frozenset(commit_methods)
+        self.marker_stubs = marker_stubs
+        self.guarded: dict[str, tuple[str, ...]] = dict(guarded or {})
+        self.baseline = baseline
+
+    def to_json(self) -> dict[str, Any]:
+        """What goes into mypy's cache key via `report_config_data`."""
+        return {
+            "session_types": sorted(self.session_types),
+            "session_param_names": sorted(self.session_param_names),
+            "scope_factories": sorted(self.scope_factories | self.scope_factory_names),
+            "commit_methods": sorted(self.commit_methods),
+            "marker_stubs": list(self.marker_stubs),
+            "guarded": {k: list(v) for k, v in sorted(self.guarded.items())},
+            "baseline": self.baseline,
+        }
+
+
+def load_config(config_file: str | None) -> SessionConfig:
+    """Read and validate the plugin's section of the config file mypy is using."""
+    if config_file is None or not os.path.exists(config_file):
+        return SessionConfig(config_file=config_file)
+    if config_file.endswith(".toml"):
+        return _from_mapping(_read_toml(config_file), config_file, f"[{TOML_SECTION}]")
+    return _from_mapping(_read_ini(config_file), config_file, f"[{INI_SECTION}]")
+
+
+def _read_toml(path: str) -> Mapping[str, object]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    section = data.get("tool", {}).get("mypy_session", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{TOML_SECTION}] must be a table")
+    return section
+
+
+def _read_ini(path: str) -> Mapping[str, object]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep class names' case
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    section: dict[str, object] = {}
+    if parser.has_section(INI_SECTION):
+        section.update({k: _ini_list(v) for k, v in parser.items(INI_SECTION)})
+        if "baseline" in section:
+            section["baseline"] = parser.get(INI_SECTION, "baseline").strip()
+    if parser.has_section(INI_GUARDED_SECTION):
+        section["guarded"] = {k: _ini_list(v) for k, v in parser.items(INI_GUARDED_SECTION)}
+    return section
+
+
+def _ini_list(value: str) -> list[str]:
+    return [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+
+
+def _from_mapping(section: Mapping[str, object], path: str, where: str) -> SessionConfig:
+    base = Path(path).resolve().parent
+
+    def fail(key: str, expected: str) -> ConfigError:
+        return ConfigError(f"{path}: {where} {key!r}: expected {expected}")
+
+    def names(key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+        value = section[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, f"a list of {what}")
+        for item in value:
+            if not pattern.match(item):
+                raise fail(key, f"a list of {what}, got {item!r}")
+        return tuple(value)
+
+    def paths(key: str) -> tuple[str, ...]:
+        value = section[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise fail(key, "a list of directory paths")
+        resolved = []
+        for item in value:
+            directory = base / item
+            if not directory.is_dir():
+                raise fail(key, f"an existing directory, {item!r} is not one")
+            resolved.append(str(directory))
+        return tuple(resolved)
+
+    def guarded(key: str) -> dict[str, tuple[str, ...]]:
+        value = section[key]
+        if not isinstance(value, dict):
+            raise fail(key, 'a table of "module.Class.attribute" = ["allowed.module", ...]')
+        result = {}
+        for target, allowed in value.items():
+            if not _DOTTED.match(target) or target.count(".") < 2:
+                raise fail(key, f'keys of the form "module.Class.attribute", got {target!r}')
+            if not isinstance(allowed, list) or not all(
+                isinstance(m, str) and _DOTTED.match(m) for m in allowed
+            ):
+                raise fail(key, f"for {target!r} a list of module names")
+            result[target] = tuple(allowed)
+        return result
+
+    def baseline(key: str) -> str:
+        value = section[key]
+        if not isinstance(value, str) or not value:
+            raise fail(key, "a file path")
+        return str(base / value)
+
+    readers: dict[str, Callable[[str], Any]] = {
+        "session_types": lambda k: names(k, _DOTTED, "fully qualified class names"),
+        "session_param_names": lambda k: names(k, _IDENTIFIER, "parameter names"),
+        "scope_factories": lambda k: names(k, _DOTTED, "function names"),
+        "commit_methods": lambda k: names(k, _IDENTIFIER, "method names"),
+        "marker_stubs": paths,
+        "guarded": guarded,
+        "baseline": baseline,
+    }
+    values: dict[str, Any] = {}
+    for key in section:
+        reader = readers.get(key)
+        if reader is None:
+            raise ConfigError(
+                f"{path}: {where} unknown key {key!r}; expected one of: "
+                + ", ".join(sorted(readers))
+            )
+        values[key] = reader(key)
+    if "session_param_names" in values and not values["session_param_names"]:
+        raise fail("session_param_names", "at least one parameter name")
+    return SessionConfig(config_file=path, **values)

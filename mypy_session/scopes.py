@@ -1,0 +1,283 @@
+"""One walk over a function body: which `with` scopes enclose each call.
+
+mypy gives a plugin no parent pointers, so the plugin walks a body once, on the first
+session-related call in it, and records for every call expression and every nested
+function or lambda (by identity) the `with` items around it, innermost first; the locals
+bound from calls; and, for nested definitions, which names are known to be `None` where
+they are defined (mypy's binder does not reach into nested functions, so closures need
+this syntactic narrowing). The result is cached per body object: dmypy keeps a FuncDef but
+swaps its body, which makes the cache miss exactly when it must.
+
+mypy's compiled visitors cannot be subclassed from interpreted code, so statements are
+walked by hand; expressions are listed with `mypy.server.subexpr.get_subexpressions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mypy.nodes import (
+    AssertStmt,
+    AssignmentStmt,
+    AwaitExpr,
+    Block,
+    BreakStmt,
+    CallExpr,
+    ClassDef,
+    ComparisonExpr,
+    ContinueStmt,
+    Decorator,
+    Expression,
+    ForStmt,
+    FuncDef,
+    FuncItem,
+    IfStmt,
+    LambdaExpr,
+    MatchStmt,
+    MypyFile,
+    NameExpr,
+    Node,
+    OpExpr,
+    OverloadedFuncDef,
+    RaiseStmt,
+    ReturnStmt,
+    Statement,
+    TryStmt,
+    UnaryExpr,
+    WhileStmt,
+    WithStmt,
+)
+from mypy.server.subexpr import get_subexpressions
+
+
+@dataclass(frozen=True, slots=True)
+class WithItem:
+    """One `with <expr> as <target>` item that encloses some code."""
+
+    expr: Expression
+    target: Expression | None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBinding:
+    """`<name> = <call>` in the body: a candidate held session from that point on."""
+
+    name: NameExpr
+    rvalue: CallExpr
+    end: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DefPoint:
+    """Where a nested function or lambda is defined in its enclosing body."""
+
+    scopes: tuple[WithItem, ...]
+    position: tuple[int, int]
+    known_none: frozenset[str]
+
+
+@dataclass(slots=True)
+class BodyScopes:
+    """What the walk of one body found."""
+
+    calls: dict[int, tuple[WithItem, ...]] = field(default_factory=dict)
+    locals: list[LocalBinding] = field(default_factory=list)
+    defs: dict[int, DefPoint] = field(default_factory=dict)
+
+
+_cache: dict[int, tuple[object, BodyScopes]] = {}
+
+
+def scopes_of(container: FuncItem | MypyFile) -> BodyScopes:
+    """The (cached) walk of a function body, or of a module's top level."""
+    body: object = container.defs if isinstance(container, MypyFile) else container.body
+    key = id(container)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    found = BodyScopes()
+    statements = container.defs if isinstance(container, MypyFile) else container.body.body
+    _Walker(found).block(statements, (), frozenset())
+    _cache[key] = (body, found)
+    return found
+
+
+def position(node: Node) -> tuple[int, int]:
+    return (node.line, node.column)
+
+
+class _Walker:
+    def __init__(self, out: BodyScopes) -> None:
+        self.out = out
+
+    def block(
+        self, statements: Sequence[Statement], scopes: tuple[WithItem, ...], none: frozenset[str]
+    ) -> frozenset[str]:
+        """Walk statements in order; return the names known to be None after them."""
+        for stmt in statements:
+            none = self.statement(stmt, scopes, none)
+        return none
+
+    def statement(
+        self, stmt: Statement, scopes: tuple[WithItem, ...], none: frozenset[str]
+    ) -> frozenset[str]:
+        if isinstance(stmt, Block):
+            return self.block(stmt.body, scopes, none)
+        if isinstance(stmt, WithStmt):
+            inner = scopes
+            for expr, target in zip(stmt.expr, stmt.target):
+                self.expressions(expr, inner, none)
+                inner = (WithItem(expr, target), *inner)
+                none = none - _bound_names(target)
+            self.block(stmt.body.body, inner, none)
+            return none
+        if isinstance(stmt, IfStmt):
+            return self.if_stmt(stmt, scopes, none)
+        if isinstance(stmt, (WhileStmt, ForStmt)):
+            if isinstance(stmt, WhileStmt):
+                self.expressions(stmt.expr, scopes, none)
+            else:
+                self.expressions(stmt.expr, scopes, none)
+                none = none - _bound_names(stmt.index)
+            self.block(stmt.body.body, scopes, none)
+            if stmt.else_body is not None:
+                self.block(stmt.else_body.body, scopes, none)
+            return none
+        if isinstance(stmt, TryStmt):
+            self.block(stmt.body.body, scopes, none)
+            for typ, handler in zip(stmt.types, stmt.handlers):
+                if typ is not None:
+                    self.expressions(typ, scopes, none)
+                self.block(handler.body, scopes, none)
+            if stmt.else_body is not None:
+                self.block(stmt.else_body.body, scopes, none)
+            if stmt.finally_body is not None:
+                self.block(stmt.finally_body.body, scopes, none)
+            return none
+        if isinstance(stmt, MatchStmt):
+            self.expressions(stmt.subject, scopes, none)
+            for guard, body in zip(stmt.guards, stmt.bodies):
+                if guard is not None:
+                    self.expressions(guard, scopes, none)
+                self.block(body.body, scopes, none)
+            return none
+        if isinstance(stmt, (FuncDef, Decorator, OverloadedFuncDef)):
+            self.definition(stmt, scopes, none)
+            return none
+        if isinstance(stmt, ClassDef):
+            return none  # methods of a nested class are functions of their own
+        if isinstance(stmt, AssignmentStmt):
+            self.expressions(stmt.rvalue, scopes, none)
+            for lvalue in stmt.lvalues:
+                self.expressions(lvalue, scopes, none)
+                none = none - _bound_names(lvalue)
+            rvalue = stmt.rvalue.expr if isinstance(stmt.rvalue, AwaitExpr) else stmt.rvalue
+            if isinstance(rvalue, CallExpr):
+                end = (stmt.end_line or stmt.line, stmt.end_column or stmt.column)
+                for lvalue in stmt.lvalues:
+                    if isinstance(lvalue, NameExpr):
+                        self.out.locals.append(LocalBinding(lvalue, rvalue, end))
+            return none
+        if isinstance(stmt, AssertStmt):
+            self.expressions(stmt.expr, scopes, none)
+            return _narrow(stmt.expr, none)[1]
+        for expr in get_subexpressions(stmt):
+            self.record(expr, scopes, none)
+        return none
+
+    def if_stmt(
+        self, stmt: IfStmt, scopes: tuple[WithItem, ...], none: frozenset[str]
+    ) -> frozenset[str]:
+        outcomes: list[frozenset[str]] = []
+        exits_all = True
+        for cond, body in zip(stmt.expr, stmt.body):
+            self.expressions(cond, scopes, none)
+            if_true, if_false = _narrow(cond, none)
+            after = self.block(body.body, scopes, if_true)
+            if not _always_exits(body.body):
+                outcomes.append(after)
+                exits_all = False
+            none = if_false
+        if stmt.else_body is not None:
+            after = self.block(stmt.else_body.body, scopes, none)
+            if not _always_exits(stmt.else_body.body):
+                outcomes.append(after)
+                exits_all = False
+        else:
+            outcomes.append(none)
+            exits_all = False
+        if exits_all or not outcomes:
+            return none
+        merged = outcomes[0]
+        for other in outcomes[1:]:
+            merged &= other
+        return merged
+
+    def definition(
+        self,
+        stmt: FuncDef | Decorator | OverloadedFuncDef,
+        scopes: tuple[WithItem, ...],
+        none: frozenset[str],
+    ) -> None:
+        funcs: list[FuncDef] = []
+        if isinstance(stmt, Decorator):
+            for dec in stmt.decorators:
+                self.expressions(dec, scopes, none)
+            funcs.append(stmt.func)
+        elif isinstance(stmt, OverloadedFuncDef):
+            for item in stmt.items:
+                funcs.append(item.func if isinstance(item, Decorator) else item)
+            if stmt.impl is not None:
+                impl = stmt.impl
+                funcs.append(impl.func if isinstance(impl, Decorator) else impl)
+        else:
+            funcs.append(stmt)
+        for func in funcs:
+            self.out.defs[id(func)] = DefPoint(scopes, position(func), none)
+
+    def expressions(
+        self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]
+    ) -> None:
+        self.record(expr, scopes, none)
+        for sub in get_subexpressions(expr):
+            self.record(sub, scopes, none)
+
+    def record(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
+        if isinstance(expr, CallExpr):
+            self.out.calls[id(expr)] = scopes
+        elif isinstance(expr, LambdaExpr):
+            self.out.defs[id(expr)] = DefPoint(scopes, position(expr), none)
+
+
+def _bound_names(target: Expression | None) -> frozenset[str]:
+    if isinstance(target, NameExpr):
+        return frozenset((target.name,))
+    if target is None:
+        return frozenset()
+    return frozenset(e.name for e in get_subexpressions(target) if isinstance(e, NameExpr))
+
+
+def _narrow(cond: Expression, none: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Names known None when `cond` is true, and when it is false."""
+    if isinstance(cond, ComparisonExpr) and len(cond.operators) == 1:
+        left, right = cond.operands
+        if isinstance(right, NameExpr) and right.fullname == "builtins.None":
+            name = left.name if isinstance(left, NameExpr) else None
+            if name is not None and cond.operators[0] in ("is", "=="):
+                return none | {name}, none - {name}
+            if name is not None and cond.operators[0] in ("is not", "!="):
+                return none - {name}, none | {name}
+    if isinstance(cond, UnaryExpr) and cond.op == "not" and isinstance(cond.expr, NameExpr):
+        return none | {cond.expr.name}, none - {cond.expr.name}
+    if isinstance(cond, NameExpr):
+        return none - {cond.name}, none | {cond.name}
+    if isinstance(cond, OpExpr) and cond.op == "and":
+        true_left, _ = _narrow(cond.left, none)
+        true_both, _ = _narrow(cond.right, true_left)
+        return true_both, none
+    return none, none
+
+
+def _always_exits(body: Sequence[Statement]) -> bool:
+    return bool(body) and isinstance(body[-1], (ReturnStmt, RaiseStmt, ContinueStmt, BreakStmt))
