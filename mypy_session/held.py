@@ -55,8 +55,13 @@ def held_at_call(api: TypeChecker, call: CallExpr, config: SessionConfig) -> Hel
     stack = api.scope.stack
     func = api.scope.current_function()
     container: FuncItem | MypyFile = func if func is not None else _module(stack)
-    scopes = scopes_of(container).calls.get(id(call), ())
-    here = _Point(scopes, position(call), frozenset(), binder=api)
+    found = scopes_of(container).calls.get(id(call))
+    if found is None:
+        here = _Point((), position(call), frozenset(), binder=api)
+    else:
+        # mypy's binder does not narrow `if not session:` (an instance may be falsy),
+        # so the syntactic narrowing of the walk is consulted too.
+        here = _Point(found.scopes, found.position, found.known_none, binder=api)
     return _held_in(container, here, stack, config)
 
 

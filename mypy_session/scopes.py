@@ -70,18 +70,18 @@ class LocalBinding:
 
 @dataclass(frozen=True, slots=True)
 class DefPoint:
-    """Where a nested function or lambda is defined in its enclosing body."""
+    """A point of a body (a call, or where a nested function or lambda is defined)."""
 
     scopes: tuple[WithItem, ...]
     position: tuple[int, int]
-    known_none: frozenset[str]
+    known_none: frozenset[str]  # names that a syntactic narrowing makes None here
 
 
 @dataclass(slots=True)
 class BodyScopes:
     """What the walk of one body found."""
 
-    calls: dict[int, tuple[WithItem, ...]] = field(default_factory=dict)
+    calls: dict[int, DefPoint] = field(default_factory=dict)
     locals: list[LocalBinding] = field(default_factory=list)
     defs: dict[int, DefPoint] = field(default_factory=dict)
 
@@ -245,7 +245,7 @@ class _Walker:
 
     def record(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
         if isinstance(expr, CallExpr):
-            self.out.calls[id(expr)] = scopes
+            self.out.calls[id(expr)] = DefPoint(scopes, position(expr), none)
         elif isinstance(expr, LambdaExpr):
             self.out.defs[id(expr)] = DefPoint(scopes, position(expr), none)
 
