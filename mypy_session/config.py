@@ -26,6 +26,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 TOML_SECTION: Final = "tool.mypy_session"
 INI_SECTION: Final = "mypy_session"
 INI_GUARDED_SECTION: Final = "mypy_session.guarded"
+BASE_DIR_ENV: Final = "MYPY_SESSION_CONFIG_DIR"
 
 _DOTTED: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_]\w*$")
@@ -137,7 +138,9 @@ def _ini_list(value: str) -> list[str]:
 
 
 def _from_mapping(section: Mapping[str, object], path: str, where: str) -> SessionConfig:
-    base = Path(path).resolve().parent
+    # `mypy-session check` may run mypy on a stand-in copy of the config written
+    # elsewhere; it names the original's directory so relative paths keep their meaning.
+    base = Path(os.environ.get(BASE_DIR_ENV) or Path(path).resolve().parent)
 
     def fail(key: str, expected: str) -> ConfigError:
         return ConfigError(f"{path}: {where} {key!r}: expected {expected}")

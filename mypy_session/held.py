@@ -21,7 +21,6 @@ from mypy.nodes import (
     Expression,
     FuncDef,
     FuncItem,
-    LambdaExpr,
     MemberExpr,
     MypyFile,
     NameExpr,
@@ -210,5 +209,3 @@ def _text(expr: Node | None) -> str:
         return f"{_text(expr.expr)}.{expr.name}"
     return "session"
 
-
-__all__ = ["HeldSession", "held_at_call", "LambdaExpr"]

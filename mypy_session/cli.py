@@ -1,0 +1,155 @@
+"""The `mypy-session` command line (SPEC section 7).
+
+`check [mypy args...]` runs mypy itself with the plugin on: the same output and exit status
+as mypy. mypy takes plugins only from its config file, so where the project's config does
+not list the plugin, `check` runs mypy on a copy of that config, written beside it (paths
+in it keep meaning what they meant) with the plugin added, and removes the copy after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import tomlkit
+from mypy.main import main as mypy_main
+from mypy.main import process_options
+
+from mypy_session.config import BASE_DIR_ENV
+from mypy_session.version import __version__
+
+PLUGIN: Final = "mypy_session.plugin"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`mypy-session`: run a command and exit with its status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="mypy-session",
+        description="SQLAlchemy transaction-boundary checks for mypy.",
+    )
+    parser.add_argument("--version", action="version", version=f"mypy-session {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "check",
+        help="run mypy with the plugin on (all further arguments go to mypy)",
+        add_help=False,
+    )
+    if not args or args[0] not in {"check"}:
+        parser.parse_args(args)
+        parser.print_help()
+        sys.exit(2)
+    sys.exit(check(args[1:]))
+
+
+def check(mypy_args: list[str]) -> int:
+    """Run mypy on `mypy_args` with the plugin enabled; return mypy's exit status."""
+    config_file, plugins = _mypy_config(mypy_args)
+    if any(_is_our_plugin(p) for p in plugins):
+        return _run_mypy(mypy_args)
+    with _config_with_plugin(config_file) as stand_in:
+        return _run_mypy([*_without_config_flag(mypy_args), "--config-file", stand_in])
+
+
+def _run_mypy(args: list[str]) -> int:
+    try:
+        mypy_main(args=args, clean_exit=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    return 0
+
+
+def _mypy_config(args: list[str]) -> tuple[str | None, list[str]]:
+    """The config file mypy would use for these arguments, and the plugins it lists."""
+    with open(os.devnull, "w") as devnull:
+        try:
+            _, options = process_options(args, stdout=devnull, stderr=devnull, require_targets=False)
+        except SystemExit:
+            return None, []  # mypy itself will report the bad arguments
+    return options.config_file, list(options.plugins)
+
+
+def _is_our_plugin(entry: str) -> bool:
+    return entry == PLUGIN or entry.replace("\\", "/").endswith("mypy_session/plugin.py")
+
+
+def _without_config_flag(args: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--config-file":
+            skip = True
+        elif not arg.startswith("--config-file="):
+            out.append(arg)
+    return out
+
+
+@contextlib.contextmanager
+def _config_with_plugin(config_file: str | None) -> Iterator[str]:
+    """A copy of the config with the plugin added, beside the original when possible."""
+    if config_file is None:
+        text, suffix, base = f"[mypy]\nplugins = {PLUGIN}\n", ".ini", Path.cwd()
+    elif config_file.endswith(".toml"):
+        text, suffix, base = _toml_with_plugin(config_file), ".toml", Path(config_file).parent
+    else:
+        text, suffix, base = _ini_with_plugin(config_file), ".ini", Path(config_file).parent
+    stand_in = base / f".mypy-session-check-{os.getpid()}{suffix}"
+    previous = os.environ.get(BASE_DIR_ENV)
+    try:
+        stand_in.write_text(text, encoding="utf-8")
+    except OSError:
+        import tempfile
+
+        stand_in = Path(tempfile.mkdtemp()) / f"mypy-session-check{suffix}"
+        stand_in.write_text(text, encoding="utf-8")
+        os.environ[BASE_DIR_ENV] = str(base.resolve())
+    try:
+        yield str(stand_in)
+    finally:
+        with contextlib.suppress(OSError):
+            stand_in.unlink()
+        if previous is None:
+            os.environ.pop(BASE_DIR_ENV, None)
+        else:
+            os.environ[BASE_DIR_ENV] = previous
+
+
+def _toml_with_plugin(path: str) -> str:
+    document = tomlkit.parse(Path(path).read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    mypy = tool.setdefault("mypy", tomlkit.table())
+    plugins = mypy.get("plugins", [])
+    if isinstance(plugins, str):
+        plugins = [p.strip() for p in plugins.split(",") if p.strip()]
+    mypy["plugins"] = [*plugins, PLUGIN]
+    return tomlkit.dumps(document)
+
+
+def _ini_with_plugin(path: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(path, encoding="utf-8")
+    if not parser.has_section("mypy"):
+        parser.add_section("mypy")
+    plugins = parser.get("mypy", "plugins", fallback="").strip()
+    parser.set("mypy", "plugins", f"{plugins}, {PLUGIN}" if plugins else PLUGIN)
+    buffer = _StringWriter()
+    parser.write(buffer)
+    return buffer.text
+
+
+class _StringWriter:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, chunk: str) -> None:
+        self.text += chunk

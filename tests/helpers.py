@@ -1,0 +1,55 @@
+"""Running mypy and the command line in a scratch project, for the plain pytest tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_MODULE = '''
+from contextlib import contextmanager
+from typing import Iterator
+from sqlalchemy.orm import Session, sessionmaker
+SessionLocal = sessionmaker()
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    with SessionLocal() as s:
+        yield s
+'''
+
+
+@dataclass
+class Result:
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.stdout.splitlines() if ": error:" in line]
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def run(root: Path, *args: str, module: str = "mypy") -> Result:
+    env = dict(os.environ)
+    env.pop("MYPY_SESSION_DEBUG", None)  # as users run it
+    env.pop("MYPY_SESSION_CONFIG_DIR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)

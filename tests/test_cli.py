@@ -1,0 +1,86 @@
+"""`mypy-session check`: mypy with the plugin on, same output and exit status as mypy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DB_MODULE, run, write
+
+SERVICE = """
+from sqlalchemy.orm import Session
+from db import session_scope
+
+def lookup(key: int, session: Session | None = None) -> int:
+    return key
+
+def restock() -> None:
+    with session_scope() as session:
+        lookup(1)
+"""
+FINDING = (
+    'svc.py:9: error: Call to "lookup" does not forward the held session "session"; '
+    "pass session=session  [session-not-forwarded]"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("pyproject.toml", "[tool.mypy]\nstrict = true\n"),
+        ("mypy.ini", "[mypy]\nstrict = True\n"),
+        ("setup.cfg", "[mypy]\nstrict = True\n"),
+        (None, ""),
+    ],
+)
+def test_check_enables_the_plugin_where_config_does_not(tmp_path: Path, name: str | None, config: str) -> None:
+    write(tmp_path, {"svc.py": SERVICE, "db.py": DB_MODULE})
+    if name:
+        write(tmp_path, {name: config})
+    plain = run(tmp_path, "svc.py")
+    assert plain.status == 0, plain.stdout
+    result = run(tmp_path, "check", "svc.py", module="mypy_session")
+    assert result.status == 1
+    assert result.errors == [FINDING]
+    assert "Found 1 error in 1 file" in result.stdout
+    # the stand-in config is gone, the user's is untouched
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".mypy-session")) == []
+    if name:
+        assert (tmp_path / name).read_text() == config
+
+
+def test_check_matches_mypy_when_plugin_is_configured(tmp_path: Path) -> None:
+    write(tmp_path, {"svc.py": SERVICE, "db.py": DB_MODULE, "mypy.ini": "[mypy]\nplugins = mypy_session.plugin\n"})
+    direct = run(tmp_path, "svc.py")
+    via_cli = run(tmp_path, "check", "svc.py", module="mypy_session")
+    assert (via_cli.status, via_cli.stdout) == (direct.status, direct.stdout) == (1, direct.stdout)
+    assert direct.errors == [FINDING]
+
+
+def test_explicit_config_file_is_honoured(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc.py": SERVICE.replace("session", "db").replace("db_scope", "session_scope"),
+            "db.py": DB_MODULE,
+            "conf/app.toml": '[tool.mypy]\nwarn_unused_ignores = true\n[tool.mypy_session]\nsession_param_names = ["db"]\n',
+        },
+    )
+    result = run(tmp_path, "check", "--config-file", "conf/app.toml", "svc.py", module="mypy_session")
+    assert result.status == 1, result.stdout + result.stderr
+    assert len(result.errors) == 1
+
+
+def test_clean_code_exits_zero_and_bad_args_exit_two(tmp_path: Path) -> None:
+    write(tmp_path, {"ok.py": "x: int = 1\n"})
+    assert run(tmp_path, "check", "ok.py", module="mypy_session").status == 0
+    bad = run(tmp_path, "check", "--no-such-flag", "ok.py", module="mypy_session")
+    assert bad.status == 2
+    assert "Traceback" not in bad.stderr
+
+
+def test_usage_without_a_command(tmp_path: Path) -> None:
+    result = run(tmp_path, module="mypy_session")
+    assert result.status == 2
+    assert "check" in result.stdout
