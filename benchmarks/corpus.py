@@ -175,6 +175,7 @@ class ModuleInfo:
 class Stats:
     session_calls: int = 0
     dropped: int = 0
+    owed: int = 0  # drops decided where no callee could take one; made up later
     units: dict[str, int] = field(default_factory=dict)
 
 
@@ -389,19 +390,22 @@ class Body:
     def stmt_api_call(self) -> None:
         assert self.session is not None
         gen, rng = self.gen, self.rng
-        drop = rng.random() < gen.drop_rate
-        api = gen.pick_api(self.is_async, optional_only=drop)
+        gen.roll_drop()
+        # Only a callee whose session parameter is optional can be called without it (a
+        # required one would be a plain mypy error); a drop owed from a call site without
+        # such a callee is made up at the next one that has one.
+        api = gen.pick_api(self.is_async, optional_only=True) if gen.stats.owed else None
+        drop = api is not None
         if api is None:
-            if drop:  # nothing that can be dropped here: forward to something else
-                drop = False
-                api = gen.pick_api(self.is_async, optional_only=False)
-            if api is None:
-                self.stmt_orm()
-                return
+            api = gen.pick_api(self.is_async, optional_only=False)
+        if api is None:
+            self.stmt_orm()
+            return
         args = self.args(api.params)
         if drop:
             tail = f"  {DROP_MARKER}"
             gen.stats.dropped += 1
+            gen.stats.owed -= 1
         else:
             if rng.random() < 0.2:
                 args.append(self.session)
@@ -423,6 +427,7 @@ class Body:
             self.stmt_orm()
             return
         var = self.fresh("repo")
+        gen.roll_drop()
         gen.stats.session_calls += 1
         self.emit(f"{var} = {gen.repo_ref(repo)}({self.session})")
         name, params, returns = rng.choice(repo.methods)
@@ -442,18 +447,20 @@ class Body:
 
     def fill(self, count: int) -> None:
         """Append ``count`` statements of a kind mix suited to the body."""
-        table: list[tuple[Callable[[], None], int, int, int]] = [
-            # statement, weight without session, in async body, in sync body
-            (self.stmt_helper_call, 5, 30, 30),
-            (self.stmt_compute, 4, 20, 20),
-            (self.stmt_dataclass, 1, 7, 7),
-            (self.stmt_orm, 0, 25, 23),
-            (self.stmt_api_call, 0, 18, 15),
-            (self.stmt_repo, 0, 0, 5),
+        stmts: list[Callable[[], None]] = [
+            self.stmt_helper_call,
+            self.stmt_compute,
+            self.stmt_dataclass,
+            self.stmt_orm,
+            self.stmt_api_call,
+            self.stmt_repo,
         ]
-        column = 1 if self.session is None else 2 if self.is_async else 3
-        stmts = [row[0] for row in table]
-        weights = [row[column] for row in table]
+        if self.session is None:
+            weights = [5, 4, 1, 0, 0, 0]
+        elif self.is_async:
+            weights = [30, 20, 7, 25, 18, 0]  # no async repositories
+        else:
+            weights = [30, 20, 7, 23, 15, 5]
         for _ in range(count):
             self.rng.choices(stmts, weights)[0]()
 
@@ -538,6 +545,11 @@ class ModuleGen:
             return self.rng.choice(self.info.dataclasses).name
         dc = self.rng.choice(self.common.dataclasses)
         return self._ref("common", dc.name)
+
+    def roll_drop(self) -> None:
+        """Decide, for one session call, whether the corpus owes a dropped session."""
+        if self.rng.random() < self.drop_rate:
+            self.stats.owed += 1
 
     def pick_api(self, is_async: bool, optional_only: bool) -> Api | None:
         candidates = [
@@ -677,8 +689,6 @@ class ModuleGen:
             f"def {name}({sig}) -> {returns}:",
             f"    def _impl(sess: Session) -> {returns}:",
             *body.lines,
-        ]
-        lines += [
             "",
             "    if session is not None:",
             *self._dispatch("_impl(session)", returns, then_return=True),
@@ -753,7 +763,9 @@ class ModuleGen:
         if api is not None and rng.random() < 0.5:
             args = ", ".join(outer.args(api.params))
             call = f"{self.api_ref(api)}({args})"
-            outer.emit(call if api.returns == "None" else f"{outer.bind('before', api.returns)} = {call}")
+            if api.returns != "None":
+                call = f"{outer.bind('before', api.returns)} = {call}"
+            outer.emit(call)
         inner = Body(self, params, 2, session="session")
         inner.vars = {t: list(v) for t, v in outer.vars.items()}
         inner.taken = set(outer.taken)
