@@ -21,7 +21,7 @@ import tomlkit
 from mypy.main import main as mypy_main
 from mypy.main import process_options
 
-from mypy_session.config import BASE_DIR_ENV
+from mypy_session.config import ORIGINAL_CONFIG_ENV
 from mypy_session.version import __version__
 
 PLUGIN: Final = "mypy_session.plugin"
@@ -103,24 +103,27 @@ def _config_with_plugin(config_file: str | None) -> Iterator[str]:
     else:
         text, suffix, base = _ini_with_plugin(config_file), ".ini", Path(config_file).parent
     stand_in = base / f".mypy-session-check-{os.getpid()}{suffix}"
-    previous = os.environ.get(BASE_DIR_ENV)
+    previous = os.environ.get(ORIGINAL_CONFIG_ENV)
+    if config_file is not None:
+        os.environ[ORIGINAL_CONFIG_ENV] = config_file
     try:
         stand_in.write_text(text, encoding="utf-8")
     except OSError:
+        # A read-only project: write the copy elsewhere; the plugin still resolves its
+        # own relative paths against the original (ORIGINAL_CONFIG_ENV).
         import tempfile
 
         stand_in = Path(tempfile.mkdtemp()) / f"mypy-session-check{suffix}"
         stand_in.write_text(text, encoding="utf-8")
-        os.environ[BASE_DIR_ENV] = str(base.resolve())
     try:
         yield str(stand_in)
     finally:
         with contextlib.suppress(OSError):
             stand_in.unlink()
         if previous is None:
-            os.environ.pop(BASE_DIR_ENV, None)
+            os.environ.pop(ORIGINAL_CONFIG_ENV, None)
         else:
-            os.environ[BASE_DIR_ENV] = previous
+            os.environ[ORIGINAL_CONFIG_ENV] = previous
 
 
 def _toml_with_plugin(path: str) -> str:

@@ -26,7 +26,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 TOML_SECTION: Final = "tool.mypy_session"
 INI_SECTION: Final = "mypy_session"
 INI_GUARDED_SECTION: Final = "mypy_session.guarded"
-BASE_DIR_ENV: Final = "MYPY_SESSION_CONFIG_DIR"
+# `mypy-session check` may run mypy on a stand-in copy of the user's config; it names the
+# original here, so that relative paths and messages refer to the file the user wrote.
+ORIGINAL_CONFIG_ENV: Final = "MYPY_SESSION_CONFIG_FILE"
 
 _DOTTED: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_]\w*$")
@@ -99,30 +101,32 @@ def load_config(config_file: str | None) -> SessionConfig:
     """Read and validate the plugin's section of the config file mypy is using."""
     if config_file is None or not os.path.exists(config_file):
         return SessionConfig(config_file=config_file)
+    shown = os.environ.get(ORIGINAL_CONFIG_ENV) or config_file
     if config_file.endswith(".toml"):
-        return _from_mapping(_read_toml(config_file), config_file, f"[{TOML_SECTION}]")
-    return _from_mapping(_read_ini(config_file), config_file, f"[{INI_SECTION}]")
+        return _from_mapping(_read_toml(config_file, shown), shown, f"[{TOML_SECTION}]")
+    return _from_mapping(_read_ini(config_file, shown), shown, f"[{INI_SECTION}]")
 
 
-def _read_toml(path: str) -> Mapping[str, object]:
+def _read_toml(path: str, shown: str) -> Mapping[str, object]:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+        raise ConfigError(f"{shown}: cannot read the file: {exc}") from None
     section = data.get("tool", {}).get("mypy_session", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [{TOML_SECTION}] must be a table")
+        raise ConfigError(f"{shown}: [{TOML_SECTION}] must be a table")
     return section
 
 
-def _read_ini(path: str) -> Mapping[str, object]:
+def _read_ini(path: str, shown: str) -> Mapping[str, object]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep class names' case
     try:
         parser.read(path, encoding="utf-8")
     except (OSError, configparser.Error, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"{shown}: cannot read the file: {detail}") from None
     section: dict[str, object] = {}
     if parser.has_section(INI_SECTION):
         section.update({k: _ini_list(v) for k, v in parser.items(INI_SECTION)})
@@ -138,9 +142,7 @@ def _ini_list(value: str) -> list[str]:
 
 
 def _from_mapping(section: Mapping[str, object], path: str, where: str) -> SessionConfig:
-    # `mypy-session check` may run mypy on a stand-in copy of the config written
-    # elsewhere; it names the original's directory so relative paths keep their meaning.
-    base = Path(os.environ.get(BASE_DIR_ENV) or Path(path).resolve().parent)
+    base = Path(path).resolve().parent
 
     def fail(key: str, expected: str) -> ConfigError:
         return ConfigError(f"{path}: {where} {key!r}: expected {expected}")

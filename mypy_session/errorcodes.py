@@ -17,6 +17,50 @@ SESSION_NOT_FORWARDED: Final = ErrorCode(
     "Check that a call made while a session is held passes that session on",
     CATEGORY,
 )
+SESSION_READ_NOT_FORWARDED: Final = ErrorCode(
+    "session-read-not-forwarded",
+    "Check that a read-only service called while a session is held gets that session",
+    CATEGORY,
+    sub_code_of=SESSION_NOT_FORWARDED,
+)
+SESSION_NESTED_SCOPE: Final = ErrorCode(
+    "session-nested-scope",
+    "Check that no new session is opened while one is held",
+    CATEGORY,
+)
+SESSION_MISMATCH: Final = ErrorCode(
+    "session-mismatch",
+    "Check that the session passed on is the innermost held session",
+    CATEGORY,
+)
+SESSION_BORROWED_COMMIT: Final = ErrorCode(
+    "session-borrowed-commit",
+    "Check that a function does not end a transaction it borrowed from its caller",
+    CATEGORY,
+)
+SESSION_DETACHED_USE: Final = ErrorCode(
+    "session-detached-use",
+    "Check that ORM objects loaded in a session of their own are not used in a later scope",
+    CATEGORY,
+)
+SESSION_CALLEE_OPENS_SCOPE: Final = ErrorCode(
+    "session-callee-opens-scope",
+    "Check that a call made while a session is held does not open a scope of its own",
+    CATEGORY,
+)
+SESSION_DETACHED_RETURN: Final = ErrorCode(
+    "session-detached-return",
+    "Check that no ORM object is returned out of a scope the function closes",
+    CATEGORY,
+    default_enabled=False,
+)
+SESSION_MISSING_PARAM: Final = ErrorCode(
+    "session-missing-param",
+    "Check that a classified service accepts a session",
+    CATEGORY,
+)
+
+_MARKER_WORDS: Final = {"READ": "ReadOnly", "SINGLE": "SingleStep", "MULTI": "MultiStep"}
 
 
 def not_forwarded(callee: str, held: str, param: str) -> str:
@@ -24,4 +68,62 @@ def not_forwarded(callee: str, held: str, param: str) -> str:
     return (
         f'Call to "{callee}" does not forward the held session "{held}"; '
         f"pass {param}={held}"
+    )
+
+
+def read_not_forwarded(callee: str, held: str, param: str) -> str:
+    return (
+        f'Call to read-only "{callee}" does not forward the held session "{held}", '
+        f"so it cannot see this transaction's pending writes; pass {param}={held}"
+    )
+
+
+def nested_scope(opener: str, held: str) -> str:
+    return (
+        f'"{opener}" opens a new session while "{held}" is held: the held session is '
+        f'ignored and a second transaction commits separately; use "{held}"'
+    )
+
+
+def mismatch(callee: str, passed: str, held: str, param: str) -> str:
+    return (
+        f'Call to "{callee}" passes {passed} for its session, but the held session is '
+        f'"{held}"; pass {param}={held}'
+    )
+
+
+def borrowed_commit(method: str, session: str) -> str:
+    return (
+        f'"{session}.{method}()" ends a transaction borrowed from the caller; '
+        f"leave {method}() to the function that opened the session"
+    )
+
+
+def detached_use(name: str, callee: str, line: int, held: str, param: str) -> str:
+    return (
+        f'"{name}" is loaded by "{callee}" in a session of its own and used in the '
+        f"session scope at line {line}, where it is detached and changes to it are lost; "
+        f"load it inside that scope with {param}={held}"
+    )
+
+
+def callee_opens_scope(callee: str, chain: str, held: str) -> str:
+    return (
+        f'Call to "{callee}" opens a session of its own while "{held}" is held '
+        f"({chain}); give it a session parameter and pass {held}"
+    )
+
+
+def detached_return(opener: str) -> str:
+    return (
+        f'ORM object returned out of the scope opened by "{opener}": the caller gets it '
+        f"detached; return plain values, or load it in the caller's session"
+    )
+
+
+def missing_param(function: str, marker: str) -> str:
+    word = _MARKER_WORDS.get(marker, marker)
+    return (
+        f'"{function}" is marked {word} but has no session parameter, so callers '
+        f"cannot make it part of their transaction; add session: Session | None = None"
     )

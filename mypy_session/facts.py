@@ -1,53 +1,226 @@
-"""Facts about one call of a session-accepting callable, gathered once per call.
+"""Facts about one call the plugin cares about, gathered once per call.
 
-The hook builds a `CallSite`; the checks read it and report. The command line reuses the
-same facts (it runs the same hooks), so there is one analysis, not two.
+The hook builds a `CallSite`; the checks (`checks/`) only read it and report. The command
+line reuses the same hooks, so there is one analysis, not two.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field, replace
+from typing import Final, cast
 
 from mypy.checker import TypeChecker
-from mypy.nodes import CallExpr, Context, Expression
+from mypy.nodes import (
+    AwaitExpr,
+    CallExpr,
+    Context,
+    Expression,
+    FuncItem,
+    MemberExpr,
+    MypyFile,
+    NameExpr,
+    ReturnStmt,
+)
 from mypy.plugin import FunctionContext, MethodContext
+from mypy.types import Instance, Type, get_proper_type
 
-from mypy_session.config import SessionConfig
-from mypy_session.held import HeldSession, held_at_call
-from mypy_session.vocabulary import Callee
+from mypy_session import fullnames
+from mypy_session.held import HeldSession, Sight, sight_at_call
+from mypy_session.knowledge import Knowledge
+from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
+from mypy_session.vocabulary import Callee, is_mapped_instance
+
+# How the argument passed for the session parameter relates to the held session.
+NOTHING: Final = "nothing"
+HELD: Final = "held"
+LITERAL_NONE: Final = "None"
+FRESH: Final = "fresh"  # a newly opened session
+OTHER: Final = "other"  # another session variable in sight
+UNKNOWN: Final = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
 class CallSite:
-    """What is held and what is passed at one call."""
+    """What is held, what is passed, and what the call leads to."""
 
     callee: Callee
-    param: str  # the callee's session parameter, by name
-    required: bool  # no default: mypy itself reports a missing argument
-    passed: tuple[Expression, ...]  # what the call passes for it (empty: nothing)
-    held: HeldSession | None
     context: Context
+    sight: Sight
+    param: str | None = None  # the callee's session parameter, by name
+    required: bool = False  # no default: mypy itself reports a missing argument
+    passed: str = NOTHING  # one of the constants above
+    passed_text: str = ""  # how the passed expression reads
+    in_own_transaction: bool = False  # the calling function is marked OwnTransaction
+    # session-detached-use: the name the result is bound to, and the later scope using it
+    detached_name: str | None = None
+    detached_scope_line: int | None = None
+    detached_scope_held: str | None = None
+    # session-detached-return: returns out of the scope this opener call opens
+    detached_returns: tuple[ReturnStmt, ...] = field(default=())
+
+    @property
+    def held(self) -> HeldSession | None:
+        return self.sight.held
 
 
 def call_site(
-    ctx: FunctionContext | MethodContext, callee: Callee, config: SessionConfig
+    ctx: FunctionContext | MethodContext, callee: Callee, knowledge: Knowledge
 ) -> CallSite | None:
-    """Facts about the call being checked, or None if it has no session parameter here."""
-    for index, name in enumerate(ctx.callee_arg_names):
-        if name is not None and name in callee.params:
-            break
-    else:  # an overload item or a bound signature without the parameter
-        return None
+    """Facts about the call being checked."""
     call = ctx.context
     if not isinstance(call, CallExpr):
         return None
     api = cast(TypeChecker, ctx.api)
-    return CallSite(
-        callee=callee,
-        param=name,
-        required=name not in callee.optional,
-        passed=tuple(ctx.args[index]),
-        held=held_at_call(api, call, config),
-        context=call,
+    sight = sight_at_call(api, call, knowledge)
+    function = api.scope.current_function()
+    own = _marked_own(api, knowledge)
+    site = CallSite(callee, call, sight, in_own_transaction=own)
+    if callee.params:
+        site = _with_argument(site, ctx, knowledge)
+    if site.passed == NOTHING and site.param is not None and sight.held is None:
+        site = _with_detached_use(site, ctx, function, api, knowledge)
+    if callee.opener:
+        site = _with_detached_returns(site, call, function, api)
+    return site
+
+
+def _with_argument(
+    site: CallSite, ctx: FunctionContext | MethodContext, knowledge: Knowledge
+) -> CallSite:
+    params = site.callee.params
+    for index, name in enumerate(ctx.callee_arg_names):
+        if name is not None and name in params:
+            break
+    else:  # an overload item or a bound signature without the parameter
+        return site
+    args = ctx.args[index]
+    kinds = ctx.arg_kinds[index]
+    passed, text = NOTHING, ""
+    if args:
+        passed, text = UNKNOWN, _render(args[0])
+        if len(args) == 1 and not kinds[0].is_star():
+            passed = _classify(args[0], site.sight, knowledge)
+    return _replace(
+        site, param=name, required=name not in site.callee.optional, passed=passed, passed_text=text
     )
+
+
+def _classify(arg: Expression, sight: Sight, knowledge: Knowledge) -> str:
+    held = sight.held
+    if isinstance(arg, NameExpr) and arg.fullname == "builtins.None":
+        return LITERAL_NONE
+    if knowledge.opener_name(arg.expr if isinstance(arg, AwaitExpr) else arg) is not None:
+        return FRESH
+    text = _render(arg)
+    if held is not None and (text == held.text or (held.var is not None and _var(arg) is held.var)):
+        return HELD
+    var = _var(arg)
+    for candidate in sight.visible:
+        if candidate is held:
+            continue
+        if (var is not None and candidate.var is var) or (var is None and candidate.text == text):
+            return OTHER
+    return UNKNOWN
+
+
+def _with_detached_use(
+    site: CallSite,
+    ctx: FunctionContext | MethodContext,
+    function: FuncItem | None,
+    api: TypeChecker,
+    knowledge: Knowledge,
+) -> CallSite:
+    if not is_mapped_instance(_awaited(ctx.default_return_type)):
+        return site
+    container = function if function is not None else _module(api)
+    body = scopes_of(container)
+    name = body.assigned.get(id(site.context))
+    if name is None or name.node is None:
+        return site
+    after = (site.context.line, site.context.column)
+    for block in body.withs:
+        if (block.stmt.line, block.stmt.column) <= after:
+            continue
+        held = _scope_holder(block, knowledge)
+        if held is not None and uses_within(block.stmt, name.node):
+            return _replace(
+                site,
+                detached_name=name.name,
+                detached_scope_line=block.stmt.line,
+                detached_scope_held=held,
+            )
+    return site
+
+
+def _scope_holder(block: WithBlock, knowledge: Knowledge) -> str | None:
+    for item in block.items:
+        target = item.target
+        if isinstance(target, NameExpr) and (
+            knowledge.opener_name(item.expr) is not None
+            or target.name in knowledge.config.session_param_names
+        ):
+            return target.name
+    return None
+
+
+def _with_detached_returns(
+    site: CallSite, call: CallExpr, function: FuncItem | None, api: TypeChecker
+) -> CallSite:
+    if function is None or site.held is not None:
+        return site
+    ret_type = getattr(function.type, "ret_type", None)
+    if function.is_coroutine:
+        ret_type = _coroutine_result(ret_type)
+    if not is_mapped_instance(ret_type):
+        return site
+    for block in scopes_of(function).withs:
+        if any(item.expr is call for item in block.items):
+            return _replace(site, detached_returns=tuple(returns_within(block.stmt)))
+    return site
+
+
+def _marked_own(api: TypeChecker, knowledge: Knowledge) -> bool:
+    function = api.scope.top_level_function()
+    if function is None or not function.fullname:
+        return False
+    return knowledge.marker_of(function.fullname) == fullnames.OWN
+
+
+def _awaited(typ: Type) -> Type:
+    proper = get_proper_type(typ)
+    if isinstance(proper, Instance) and proper.type.fullname in _AWAITABLES and proper.args:
+        return proper.args[-1]
+    return typ
+
+
+_AWAITABLES: Final = ("typing.Coroutine", "typing.Awaitable")
+
+
+def _coroutine_result(typ: Type | None) -> Type | None:
+    return _awaited(typ) if typ is not None else None
+
+
+def _module(api: TypeChecker) -> MypyFile:
+    first = api.scope.stack[0]
+    assert isinstance(first, MypyFile)
+    return first
+
+
+def _var(expr: Expression) -> object | None:
+    return expr.node if isinstance(expr, NameExpr) else None
+
+
+def _render(expr: Expression) -> str:
+    if isinstance(expr, NameExpr):
+        return expr.name
+    if isinstance(expr, MemberExpr):
+        return f"{_render(expr.expr)}.{expr.name}"
+    if isinstance(expr, CallExpr):
+        return f"{_render(expr.callee)}()"
+    if isinstance(expr, AwaitExpr):
+        return f"await {_render(expr.expr)}"
+    return "an expression"
+
+
+def _replace(site: CallSite, **changes: object) -> CallSite:
+    return replace(site, **changes)  # type: ignore[arg-type]

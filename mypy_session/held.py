@@ -2,14 +2,19 @@
 
 Innermost first: the target of an enclosing `with` over a scope opener or a session-typed
 value; a local bound from a scope opener or a session-typed call; a session parameter that
-flow narrowing does not make `None` here (asked of mypy's own binder); `self.<attr>` of a
-session type; and, in a nested function or lambda without a session parameter of its own,
-what the enclosing function holds where the nested one is defined.
+flow narrowing does not make `None` here (asked of mypy's own binder, and of the walk's
+syntactic narrowing for what the binder leaves open, such as `if not session:`);
+`self.<attr>` of a session type; and, in a nested function or lambda without a session
+parameter of its own, what the enclosing function holds where the nested one is defined.
+
+Besides the held session, the other session variables in sight are listed too: passing
+one of those instead of the held one is a `session-mismatch`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Final
 
 from mypy.checker import TypeChecker
@@ -30,9 +35,9 @@ from mypy.nodes import (
 )
 from mypy.types import Type
 
-from mypy_session.config import SessionConfig
+from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import DefPoint, WithItem, position, scopes_of
-from mypy_session.vocabulary import is_any, is_none, is_scope_opener_call, session_kind
+from mypy_session.vocabulary import is_any, is_none, session_kind
 
 WITH: Final = "with"
 LOCAL: Final = "local"
@@ -42,15 +47,25 @@ ATTRIBUTE: Final = "attribute"
 
 @dataclass(frozen=True, slots=True)
 class HeldSession:
-    """The session a call site holds, as the user would write it."""
+    """A session variable in sight of a call, as the user would write it."""
 
     text: str  # "session", "sess", "self.session"
     kind: str  # WITH, LOCAL, PARAMETER or ATTRIBUTE
-    enclosing: bool = False  # held by an enclosing function (closure or lambda)
+    var: Var | None = None  # the variable, for names
+    enclosing: bool = False  # from an enclosing function (closure or lambda)
+    held: bool = True  # False: a parameter that narrowing makes None here
 
 
-def held_at_call(api: TypeChecker, call: CallExpr, config: SessionConfig) -> HeldSession | None:
-    """The innermost session held where `call` is being checked."""
+@dataclass(frozen=True, slots=True)
+class Sight:
+    """What a call site sees: the held session and every session variable in sight."""
+
+    held: HeldSession | None
+    visible: tuple[HeldSession, ...] = field(default=())
+
+
+def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sight:
+    """The innermost session held where `call` is being checked, and the others in sight."""
     stack = api.scope.stack
     func = api.scope.current_function()
     container: FuncItem | MypyFile = func if func is not None else _module(stack)
@@ -61,7 +76,9 @@ def held_at_call(api: TypeChecker, call: CallExpr, config: SessionConfig) -> Hel
         # mypy's binder does not narrow `if not session:` (an instance may be falsy),
         # so the syntactic narrowing of the walk is consulted too.
         here = _Point(found.scopes, found.position, found.known_none, binder=api)
-    return _held_in(container, here, stack, config)
+    visible = tuple(_in_sight(container, here, stack, knowledge))
+    held = next((candidate for candidate in visible if candidate.held), None)
+    return Sight(held, visible)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,64 +89,83 @@ class _Point:
     binder: TypeChecker | None  # live narrowing, at the call being checked only
 
 
-def _held_in(
+def _in_sight(
     container: FuncItem | MypyFile,
     point: _Point,
     stack: list[TypeInfo | FuncItem | MypyFile],
-    config: SessionConfig,
-) -> HeldSession | None:
+    knowledge: Knowledge,
+) -> Iterator[HeldSession]:
     enclosing = False
     while True:
-        held = _held_here(container, point, config)
-        if held is not None:
-            return HeldSession(held.text, held.kind, enclosing) if enclosing else held
-        if not isinstance(container, FuncItem) or _own_session_params(container, config):
-            return None
+        for candidate in _candidates_here(container, point, knowledge):
+            if enclosing:
+                candidate = HeldSession(
+                    candidate.text, candidate.kind, candidate.var, True, candidate.held
+                )
+            yield candidate
+        if not isinstance(container, FuncItem):
+            return
         outer = _enclosing_function(container, stack)
         if outer is None:
-            return None
+            return
         definition: DefPoint | None = scopes_of(outer).defs.get(id(container))
         if definition is None:
-            return None
-        container = outer
+            return
+        # A nested function with a session parameter of its own holds only that one;
+        # the enclosing function's sessions stay in sight (passing them is a mismatch).
+        own = bool(own_session_params(container, knowledge))
         point = _Point(definition.scopes, definition.position, definition.known_none, None)
+        container = outer
+        if own:
+            for candidate in _candidates_here(container, point, knowledge):
+                yield HeldSession(candidate.text, candidate.kind, candidate.var, True, False)
+            return
         enclosing = True
 
 
-def _held_here(
-    container: FuncItem | MypyFile, point: _Point, config: SessionConfig
-) -> HeldSession | None:
+def _candidates_here(
+    container: FuncItem | MypyFile, point: _Point, knowledge: Knowledge
+) -> Iterator[HeldSession]:
+    config = knowledge.config
     for item in point.scopes:
-        if _holds_with(item, point, config):
-            return HeldSession(_text(item.target), WITH)
+        if _holds_with(item, point, knowledge):
+            target = item.target
+            var = target.node if isinstance(target, NameExpr) and isinstance(target.node, Var) else None
+            yield HeldSession(_text(target), WITH, var)
     for binding in reversed(scopes_of(container).locals):
-        if binding.end < point.position and (
-            is_scope_opener_call(binding.rvalue, config)
-            or session_kind(_type_at(binding.name, point), config) is not None
-        ):
-            return HeldSession(binding.name.name, LOCAL)
-    if not isinstance(container, FuncItem):
-        return None
-    for name, var in _own_session_params(container, config):
-        if name in point.known_none:
+        if binding.end >= point.position:
             continue
+        # A typed local holds a session if its type says so (`scope = session_scope()`
+        # is a context manager, not a session); an untyped one if an opener made it.
+        local_type = _type_at(binding.name, point)
+        if session_kind(local_type, config) is not None or (
+            is_any(local_type) and knowledge.opener_name(binding.rvalue) is not None
+        ):
+            var = binding.name.node if isinstance(binding.name.node, Var) else None
+            yield HeldSession(binding.name.name, LOCAL, var)
+    if not isinstance(container, FuncItem):
+        return
+    for name, var in own_session_params(container, knowledge):
         probe = NameExpr(name)
         probe.node = var
-        if point.binder is not None and is_none(_type_at(probe, point)):
-            continue
-        return HeldSession(name, PARAMETER)
-    return _held_attribute(container, config)
+        narrowed_none = name in point.known_none or (
+            point.binder is not None and is_none(_type_at(probe, point))
+        )
+        yield HeldSession(name, PARAMETER, var, held=not narrowed_none)
+    attribute = _held_attribute(container, knowledge, point)
+    if attribute is not None:
+        yield attribute
 
 
-def _holds_with(item: WithItem, point: _Point, config: SessionConfig) -> bool:
+def _holds_with(item: WithItem, point: _Point, knowledge: Knowledge) -> bool:
     target = item.target
     if not isinstance(target, (NameExpr, MemberExpr)):
         return False
-    if is_scope_opener_call(item.expr, config):
+    if knowledge.opener_name(item.expr) is not None:
         return True
-    if isinstance(target, NameExpr) and target.name in config.session_param_names:
+    if isinstance(target, NameExpr) and target.name in knowledge.config.session_param_names:
         return True
-    return session_kind(_type_at(target, point), config) is not None
+    return session_kind(_type_at(target, point), knowledge.config) is not None
 
 
 def _type_at(expr: Expression, point: _Point) -> Type | None:
@@ -142,18 +178,18 @@ def _type_at(expr: Expression, point: _Point) -> Type | None:
     return node.type if isinstance(node, Var) else None
 
 
-def _own_session_params(func: FuncItem, config: SessionConfig) -> list[tuple[str, Var]]:
+def own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str, Var]]:
     """The function's own session parameters, with the variables that hold them."""
+    config = knowledge.config
     found = []
     skip_self = isinstance(func, FuncDef) and func.info is not FUNC_NO_INFO and not func.is_static
+    arg_types = getattr(func.type, "arg_types", None)
     for index, arg in enumerate(func.arguments):
         if (skip_self and index == 0) or arg.kind in (ARG_STAR, ARG_STAR2):
             continue
         declared = arg.variable.type if arg.variable.type is not None else arg.type_annotation
-        if func.type is not None and hasattr(func.type, "arg_types"):
-            types = getattr(func.type, "arg_types")
-            if index < len(types):
-                declared = types[index]
+        if arg_types is not None and index < len(arg_types):
+            declared = arg_types[index]
         name = arg.variable.name
         if session_kind(declared, config) is not None or (
             is_any(declared) and name in config.session_param_names
@@ -162,11 +198,12 @@ def _own_session_params(func: FuncItem, config: SessionConfig) -> list[tuple[str
     return found
 
 
-def _held_attribute(func: FuncItem, config: SessionConfig) -> HeldSession | None:
+def _held_attribute(func: FuncItem, knowledge: Knowledge, point: _Point) -> HeldSession | None:
     if not isinstance(func, FuncDef) or func.info is FUNC_NO_INFO or func.is_static:
         return None
     if func.is_class or not func.arguments:
         return None
+    config = knowledge.config
     self_name = func.arguments[0].variable.name
     best: str | None = None
     for base in func.info.mro:
@@ -180,10 +217,22 @@ def _held_attribute(func: FuncItem, config: SessionConfig) -> HeldSession | None
                 name in config.session_param_names and is_any(node.type)
             ):
                 continue
+            if _attribute_is_none(func, name, point):
+                continue
             if name in config.session_param_names:
                 return HeldSession(f"{self_name}.{name}", ATTRIBUTE)
             best = best or name
     return HeldSession(f"{self_name}.{best}", ATTRIBUTE) if best is not None else None
+
+
+def _attribute_is_none(func: FuncDef, name: str, point: _Point) -> bool:
+    """Does the binder narrow `self.<name>` to None here (`if self._session is None:`)?"""
+    if point.binder is None:
+        return False
+    receiver = NameExpr(func.arguments[0].variable.name)
+    receiver.node = func.arguments[0].variable
+    probe = MemberExpr(receiver, name)
+    return is_none(point.binder.binder.get(probe))
 
 
 def _enclosing_function(
@@ -208,4 +257,3 @@ def _text(expr: Node | None) -> str:
     if isinstance(expr, MemberExpr):
         return f"{_text(expr.expr)}.{expr.name}"
     return "session"
-

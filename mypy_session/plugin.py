@@ -11,21 +11,40 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
+from mypy.checker import TypeChecker
 from mypy.nodes import SymbolNode, TypeInfo
 from mypy.options import Options
 from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import Type
 
+from mypy_session import fullnames
+from mypy_session.checks.borrowed_commit import check_borrowed_commit
+from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
+from mypy_session.checks.detached import check_detached_return, check_detached_use
+from mypy_session.checks.mismatch import check_mismatch
+from mypy_session.checks.missing_param import check_missing_param
+from mypy_session.checks.nested_scope import check_nested_scope
 from mypy_session.checks.not_forwarded import check_forwarded
-from mypy_session.config import ConfigError, SessionConfig, load_config
-from mypy_session.facts import call_site
+from mypy_session.config import ConfigError, load_config
+from mypy_session.facts import CallSite, call_site
+from mypy_session.knowledge import Knowledge
 from mypy_session.version import __version__
-from mypy_session.vocabulary import Callee, callee_of
+from mypy_session.vocabulary import Callee, display_name, is_session_instance, session_params_of
 
 # Set to re-raise instead of skipping code the plugin cannot understand (tests set it).
 DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
+
+# The checks run on every call site the gate lets through, in this order.
+CHECKS: Final[tuple[Callable[[CallSite, Any], None], ...]] = (
+    check_forwarded,
+    check_mismatch,
+    check_nested_scope,
+    check_callee_opens_scope,
+    check_detached_use,
+    check_detached_return,
+)
 
 _Ctx = TypeVar("_Ctx", FunctionContext, MethodContext)
 
@@ -36,26 +55,34 @@ class SessionPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         try:
-            self.config: SessionConfig = load_config(options.config_file)
+            config = load_config(options.config_file)
+            self.knowledge = Knowledge(config, lambda: self._modules)
         except ConfigError as exc:
             print(f"mypy-session: error: {exc}", file=sys.stderr)
             sys.exit(2)
-        self._config_data = {"version": __version__, **self.config.to_json()}
+        self._config_data = {"version": __version__, **config.to_json()}
         # A fullname's node never changes within one mypy run, but dmypy re-analyses
         # modules in place, so the memo is only used outside the daemon.
         self._memoize = not options.fine_grained_incremental
         self._memo: dict[str, Callable[[Any], Type] | None] = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
-        """The settings and plugin version: part of mypy's cache key."""
-        return self._config_data
+        """The settings, the plugin version and this module's marker stub: mypy's cache key.
+
+        Called with `is_check=False` just before a module's cache is written: the moment
+        to store the summaries of its functions with it (see `knowledge`)."""
+        if not ctx.is_check:
+            self._guarded(self.knowledge.store, ctx.id)
+        stub = self.knowledge.stub_digest(ctx.id)
+        return self._config_data if stub is None else {**self._config_data, "stub": stub}
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        """Calls of functions and constructors that take a session."""
+        """Calls of session-accepting functions and constructors, scope openers, functions
+        that open a scope inside, and the markers themselves."""
         return self._gate(fullname)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        """Calls of methods (inherited ones too) that take a session."""
+        """The same for methods (inherited ones too), plus commit() and friends on sessions."""
         return self._gate(fullname)
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
@@ -66,15 +93,56 @@ class SessionPlugin(Plugin):
                 return self._memo[fullname]
             except KeyError:
                 pass
-        callee = callee_of(fullname, self._lookup(fullname), self.config)
-        hook = (
-            functools.partial(_on_session_call, callee=callee, config=self.config)
-            if callee is not None
-            else None
-        )
+        hook: Callable[[Any], Type] | None = self._guarded(self._hook_for, fullname)
         if self._memoize:
             self._memo[fullname] = hook
         return hook
+
+    def _hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
+        knowledge = self.knowledge
+        marker = fullnames.MARKERS.get(fullname)
+        if marker is not None:
+            return functools.partial(_on_marker, marker=marker, knowledge=knowledge)
+        node = self._lookup(fullname)
+        if node is None:
+            return None
+        owner, _, method = fullname.rpartition(".")
+        if method in knowledge.config.commit_methods and self._is_session_class(owner):
+            return functools.partial(_on_commit, method=method, knowledge=knowledge)
+        callee = self._callee(fullname, node)
+        if callee is None:
+            return None
+        return functools.partial(_on_call, callee=callee, knowledge=knowledge)
+
+    def _callee(self, fullname: str, node: SymbolNode) -> Callee | None:
+        knowledge = self.knowledge
+        defined = node.fullname or fullname
+        params = session_params_of(node, knowledge.config)
+        if isinstance(node, TypeInfo):
+            marker, opener = None, knowledge.constructor_opens(node)
+        else:
+            marker = knowledge.marker_of(defined)
+            opener = marker == fullnames.OPENER or knowledge.is_opener(fullname)
+        opens = None
+        if not params and not opener and marker != fullnames.OWN:
+            opens = knowledge.summary(defined).opens
+        if not params and not opener and opens is None:
+            return None
+        return Callee(
+            display=display_name(fullname, node),
+            params=frozenset(name for name, _, _ in params),
+            optional=frozenset(name for name, has_default, _ in params if has_default),
+            marker=marker,
+            opener=opener,
+            opens=opens,
+        )
+
+    def _is_session_class(self, fullname: str) -> bool:
+        sym = self.lookup_fully_qualified(fullname) if fullname else None
+        info = sym.node if sym is not None else None
+        if not isinstance(info, TypeInfo):
+            return False
+        return is_session_instance_info(info, self.knowledge)
 
     def _lookup(self, fullname: str) -> SymbolNode | None:
         sym = self.lookup_fully_qualified(fullname)
@@ -90,12 +158,33 @@ class SessionPlugin(Plugin):
         found = owner_sym.node.get(attr)
         return found.node if found is not None else None
 
+    def _guarded(self, work: Callable[[str], Any], arg: str) -> Any:
+        try:
+            return work(arg)
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            return None
 
-def _on_session_call(ctx: _Ctx, *, callee: Callee, config: SessionConfig) -> Type:
+
+def is_session_instance_info(info: TypeInfo, knowledge: Knowledge) -> bool:
+    return any(base.fullname in knowledge.config.session_types for base in info.mro)
+
+
+def _skipped(ctx: FunctionContext | MethodContext) -> bool:
+    """Library code (errors silenced by mypy) is not analysed: it costs and reports nothing."""
+    errors = cast(TypeChecker, ctx.api).errors
+    return errors.file in errors.ignored_files
+
+
+def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
+    if _skipped(ctx):
+        return ctx.default_return_type
     try:
-        site = call_site(ctx, callee, config)
+        site = call_site(ctx, callee, knowledge)
         if site is not None:
-            check_forwarded(site, ctx.api)
+            for check in CHECKS:
+                check(site, ctx.api)
     except Exception:
         # Code the plugin cannot understand is skipped quietly, never an INTERNAL ERROR.
         if os.environ.get(DEBUG_ENV):
@@ -103,6 +192,29 @@ def _on_session_call(ctx: _Ctx, *, callee: Callee, config: SessionConfig) -> Typ
     return ctx.default_return_type
 
 
+def _on_commit(ctx: MethodContext, *, method: str, knowledge: Knowledge) -> Type:
+    if not _skipped(ctx):
+        try:
+            check_borrowed_commit(ctx, method, knowledge)
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
+    return ctx.default_return_type
+
+
+def _on_marker(ctx: FunctionContext, *, marker: str, knowledge: Knowledge) -> Type:
+    if not _skipped(ctx):
+        try:
+            check_missing_param(ctx, marker, knowledge)
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
+    return ctx.default_return_type
+
+
 def plugin(version: str) -> type[Plugin]:
     """mypy's plugin entry point."""
     return SessionPlugin
+
+
+__all__ = ["SessionPlugin", "is_session_instance", "plugin"]

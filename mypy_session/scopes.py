@@ -26,6 +26,7 @@ from mypy.nodes import (
     CallExpr,
     ClassDef,
     ComparisonExpr,
+    ConditionalExpr,
     ContinueStmt,
     Decorator,
     Expression,
@@ -39,6 +40,7 @@ from mypy.nodes import (
     NameExpr,
     Node,
     OpExpr,
+    OperatorAssignmentStmt,
     OverloadedFuncDef,
     RaiseStmt,
     ReturnStmt,
@@ -77,6 +79,14 @@ class DefPoint:
     known_none: frozenset[str]  # names that a syntactic narrowing makes None here
 
 
+@dataclass(frozen=True, slots=True)
+class WithBlock:
+    """A `with` statement of the body, with the scopes it opens around its body."""
+
+    stmt: WithStmt
+    items: tuple[WithItem, ...]  # its own items, innermost first
+
+
 @dataclass(slots=True)
 class BodyScopes:
     """What the walk of one body found."""
@@ -84,6 +94,10 @@ class BodyScopes:
     calls: dict[int, DefPoint] = field(default_factory=dict)
     locals: list[LocalBinding] = field(default_factory=list)
     defs: dict[int, DefPoint] = field(default_factory=dict)
+    withs: list[WithBlock] = field(default_factory=list)
+    # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
+    assigned: dict[int, NameExpr] = field(default_factory=dict)
+    rebound: set[str] = field(default_factory=set)  # every name the body assigns
 
 
 _cache: dict[int, tuple[object, BodyScopes]] = {}
@@ -126,10 +140,13 @@ class _Walker:
             return self.block(stmt.body, scopes, none)
         if isinstance(stmt, WithStmt):
             inner = scopes
+            own: tuple[WithItem, ...] = ()
             for expr, target in zip(stmt.expr, stmt.target):
                 self.expressions(expr, inner, none)
-                inner = (WithItem(expr, target), *inner)
-                none = none - _bound_names(target)
+                item = WithItem(expr, target)
+                inner, own = (item, *inner), (item, *own)
+                none = none - self.bind(target)
+            self.out.withs.append(WithBlock(stmt, own))
             self.block(stmt.body.body, inner, none)
             return none
         if isinstance(stmt, IfStmt):
@@ -139,7 +156,7 @@ class _Walker:
                 self.expressions(stmt.expr, scopes, none)
             else:
                 self.expressions(stmt.expr, scopes, none)
-                none = none - _bound_names(stmt.index)
+                none = none - self.bind(stmt.index)
             self.block(stmt.body.body, scopes, none)
             if stmt.else_body is not None:
                 self.block(stmt.else_body.body, scopes, none)
@@ -171,17 +188,20 @@ class _Walker:
             self.expressions(stmt.rvalue, scopes, none)
             for lvalue in stmt.lvalues:
                 self.expressions(lvalue, scopes, none)
-                none = none - _bound_names(lvalue)
+                none = none - self.bind(lvalue)
             rvalue = stmt.rvalue.expr if isinstance(stmt.rvalue, AwaitExpr) else stmt.rvalue
             if isinstance(rvalue, CallExpr):
                 end = (stmt.end_line or stmt.line, stmt.end_column or stmt.column)
                 for lvalue in stmt.lvalues:
                     if isinstance(lvalue, NameExpr):
                         self.out.locals.append(LocalBinding(lvalue, rvalue, end))
+                        self.out.assigned[id(rvalue)] = lvalue
             return none
+        if isinstance(stmt, OperatorAssignmentStmt):
+            self.bind(stmt.lvalue)
         if isinstance(stmt, AssertStmt):
             self.expressions(stmt.expr, scopes, none)
-            return _narrow(stmt.expr, none)[1]
+            return _narrow(stmt.expr, none)[0]  # past the assert, the condition holds
         for expr in get_subexpressions(stmt):
             self.record(expr, scopes, none)
         return none
@@ -236,12 +256,34 @@ class _Walker:
         for func in funcs:
             self.out.defs[id(func)] = DefPoint(scopes, position(func), none)
 
+    def bind(self, target: Expression | None) -> frozenset[str]:
+        names = _bound_names(target)
+        self.out.rebound.update(names)
+        return names
+
     def expressions(
         self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]
     ) -> None:
-        self.record(expr, scopes, none)
-        for sub in get_subexpressions(expr):
+        subs = get_subexpressions(expr)
+        for sub in (expr, *subs):
             self.record(sub, scopes, none)
+        # `session or open()` and `x if session else open()`: mypy's binder leaves an
+        # instance "maybe falsy", so narrow by hand inside the other operand.
+        for sub in (expr, *subs):
+            if isinstance(sub, OpExpr) and sub.op == "or":
+                _, if_false = _narrow(sub.left, none)
+                self.renarrow(sub.right, scopes, if_false)
+            elif isinstance(sub, ConditionalExpr):
+                if_true, if_false = _narrow(sub.cond, none)
+                self.renarrow(sub.if_expr, scopes, if_true)
+                self.renarrow(sub.else_expr, scopes, if_false)
+
+    def renarrow(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
+        for sub in (expr, *get_subexpressions(expr)):
+            if isinstance(sub, CallExpr):
+                known = self.out.calls.get(id(sub))
+                extra = known.known_none if known is not None else frozenset()
+                self.out.calls[id(sub)] = DefPoint(scopes, position(sub), none | extra)
 
     def record(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
         if isinstance(expr, CallExpr):
@@ -281,3 +323,45 @@ def _narrow(cond: Expression, none: frozenset[str]) -> tuple[frozenset[str], fro
 
 def _always_exits(body: Sequence[Statement]) -> bool:
     return bool(body) and isinstance(body[-1], (ReturnStmt, RaiseStmt, ContinueStmt, BreakStmt))
+
+
+def returns_within(stmt: WithStmt) -> list[ReturnStmt]:
+    """The `return <value>` statements inside a `with` body (not in nested functions)."""
+    found: list[ReturnStmt] = []
+    _collect_returns(stmt.body.body, found)
+    return found
+
+
+def _collect_returns(statements: Sequence[Statement], out: list[ReturnStmt]) -> None:
+    for stmt in statements:
+        if isinstance(stmt, ReturnStmt):
+            if stmt.expr is not None:
+                out.append(stmt)
+        elif isinstance(stmt, Block):
+            _collect_returns(stmt.body, out)
+        elif isinstance(stmt, (WithStmt, WhileStmt, ForStmt)):
+            _collect_returns(stmt.body.body, out)
+            else_body = getattr(stmt, "else_body", None)
+            if else_body is not None:
+                _collect_returns(else_body.body, out)
+        elif isinstance(stmt, IfStmt):
+            for body in stmt.body:
+                _collect_returns(body.body, out)
+            if stmt.else_body is not None:
+                _collect_returns(stmt.else_body.body, out)
+        elif isinstance(stmt, TryStmt):
+            for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
+                if block is not None:
+                    _collect_returns(block.body, out)
+        elif isinstance(stmt, MatchStmt):
+            for body in stmt.bodies:
+                _collect_returns(body.body, out)
+
+
+def uses_within(stmt: WithStmt, var: object) -> bool:
+    """Does the `with` body refer to the variable `var`?"""
+    for inner in stmt.body.body:
+        for expr in get_subexpressions(inner):
+            if isinstance(expr, NameExpr) and expr.node is var:
+                return True
+    return False

@@ -14,13 +14,9 @@ from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
     FUNC_NO_INFO,
-    CallExpr,
     Decorator,
-    Expression,
     FuncDef,
-    MemberExpr,
     OverloadedFuncDef,
-    RefExpr,
     SymbolNode,
     TypeInfo,
     Var,
@@ -75,31 +71,32 @@ def is_any(typ: Type | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Callee:
-    """What the gate learned about a session-accepting callable, bound into its hook."""
+    """What the gate learned about a callable the plugin cares about, bound into its hook."""
 
     display: str  # "get_ingredient", "IngredientRepo.get", "Purchase"
-    params: frozenset[str]  # names of its session parameters
-    optional: frozenset[str]  # those that have a default
+    params: frozenset[str] = frozenset()  # names of its session parameters
+    optional: frozenset[str] = frozenset()  # those that have a default
+    marker: str | None = None  # READ, SINGLE, MULTI, OWN or OPENER
+    opener: bool = False  # calling it opens a new session
+    opens: tuple[str, ...] | None = None  # without a session parameter, opens one inside
 
 
-def callee_of(fullname: str, node: SymbolNode | None, config: SessionConfig) -> Callee | None:
-    """The session parameters of the callable named `fullname`, if it has any."""
+def display_name(fullname: str, node: SymbolNode | None) -> str:
+    """How a callee is named in messages: "f", "Class.method", "Class"."""
+    if isinstance(node, TypeInfo):
+        return node.name
+    info = _info_of(node)
+    name = fullname.rsplit(".", 1)[-1]
+    return f"{info.name}.{name}" if info is not None else name
+
+
+def session_params_of(node: SymbolNode | None, config: SessionConfig) -> list[tuple[str, bool, int]]:
+    """(name, has a default, position) of each session parameter of a callable (for a
+    class: of its constructor); positions count from the first argument after self/cls."""
     if isinstance(node, TypeInfo):
         init = _constructor(node)
-        if init is None:
-            return None
-        found = _params_of_node(init, config, skip_first=True)
-        display = node.name
-    else:
-        found = _params_of_node(node, config, skip_first=_is_method(node))
-        parts = fullname.rsplit(".", 2)
-        info = _info_of(node)
-        display = f"{info.name}.{parts[-1]}" if info is not None else parts[-1]
-    if not found:
-        return None
-    names = frozenset(name for name, _ in found)
-    optional = frozenset(name for name, has_default in found if has_default)
-    return Callee(display, names, optional)
+        return _params_of_node(init, config, skip_first=True) if init is not None else []
+    return _params_of_node(node, config, skip_first=_is_method(node))
 
 
 def _constructor(info: TypeInfo) -> SymbolNode | None:
@@ -133,14 +130,14 @@ def _is_method(node: SymbolNode | None) -> bool:
 
 def _params_of_node(
     node: SymbolNode | None, config: SessionConfig, *, skip_first: bool
-) -> list[tuple[str, bool]]:
+) -> list[tuple[str, bool, int]]:
     if isinstance(node, Decorator):
         var_type = get_proper_type(node.var.type)
         if isinstance(var_type, (CallableType, Overloaded)) and not node.var.is_staticmethod:
             return _params_of_type(var_type, config, skip_first=skip_first)
         return _params_of_node(node.func, config, skip_first=skip_first)
     if isinstance(node, OverloadedFuncDef):
-        found: list[tuple[str, bool]] = []
+        found: list[tuple[str, bool, int]] = []
         for item in node.items:
             found.extend(_params_of_node(item, config, skip_first=skip_first))
         return found
@@ -150,8 +147,8 @@ def _params_of_node(
         # Unannotated: the session parameter is known by its name only.
         start = 1 if skip_first else 0
         return [
-            (name, kind == ARG_OPT)
-            for name, kind in zip(node.arg_names[start:], node.arg_kinds[start:])
+            (name, kind == ARG_OPT, index)
+            for index, (name, kind) in enumerate(zip(node.arg_names[start:], node.arg_kinds[start:]))
             if name in config.session_param_names and kind not in (ARG_STAR, ARG_STAR2)
         ]
     if isinstance(node, Var) and node.type is not None:
@@ -163,10 +160,10 @@ def _params_of_node(
 
 def _params_of_type(
     typ: Type, config: SessionConfig, *, skip_first: bool
-) -> list[tuple[str, bool]]:
+) -> list[tuple[str, bool, int]]:
     proper = get_proper_type(typ)
     if isinstance(proper, Overloaded):
-        found: list[tuple[str, bool]] = []
+        found: list[tuple[str, bool, int]] = []
         for item in proper.items:
             found.extend(_params_of_type(item, config, skip_first=skip_first))
         return found
@@ -176,35 +173,49 @@ def _params_of_type(
         proper = proper.with_unpacked_kwargs()
     start = 1 if skip_first else 0
     found = []
-    for name, kind, arg_type in zip(
-        proper.arg_names[start:], proper.arg_kinds[start:], proper.arg_types[start:]
+    for index, (name, kind, arg_type) in enumerate(
+        zip(proper.arg_names[start:], proper.arg_kinds[start:], proper.arg_types[start:])
     ):
         if name is None or kind in (ARG_STAR, ARG_STAR2):
             continue
         if session_kind(arg_type, config) is not None or (
             is_any(arg_type) and name in config.session_param_names
         ):
-            found.append((name, kind.is_optional()))
+            found.append((name, kind.is_optional(), index))
     return found
 
 
-def is_scope_opener_call(expr: Expression, config: SessionConfig) -> bool:
-    """Does this expression call a scope factory (SPEC section 2, "Scope opener")?"""
-    if not isinstance(expr, CallExpr):
+def is_mapped_instance(typ: Type | None) -> bool:
+    """Is `typ` an ORM object: an instance, optional or list/sequence of a mapped class?"""
+    proper = get_proper_type(typ)
+    if isinstance(proper, UnionType):
+        items = [get_proper_type(t) for t in proper.items]
+        return any(is_mapped_instance(t) for t in items) and all(
+            isinstance(t, NoneType) or is_mapped_instance(t) for t in items
+        )
+    if not isinstance(proper, Instance):
         return False
-    callee = expr.callee
-    if isinstance(callee, RefExpr):
-        name = callee.fullname or ""
-        if name in config.scope_factories:
+    if proper.type.fullname in _CONTAINERS and len(proper.args) == 1:
+        return is_mapped_instance(proper.args[0])
+    for base in proper.type.mro:
+        if base.fullname in fullnames.MAPPED_BASES:
             return True
-        short = callee.name if isinstance(callee, MemberExpr) else name.rsplit(".", 1)[-1]
-        if short in config.scope_factory_names:
+        if base.fullname != "builtins.object" and any(
+            name in base.names for name in fullnames.MAPPED_ATTRIBUTES
+        ):
             return True
-        # `SessionLocal()` / `SessionLocal.begin()` where SessionLocal is a sessionmaker.
-        target = callee.expr if isinstance(callee, MemberExpr) else callee
-        if isinstance(target, RefExpr) and isinstance(target.node, Var):
-            maker = get_proper_type(target.node.type)
-            if isinstance(maker, Instance):
-                suffix = f".{callee.name}" if isinstance(callee, MemberExpr) else ".__call__"
-                return f"{maker.type.fullname}{suffix}" in config.scope_factories
     return False
+
+
+_CONTAINERS: Final = frozenset(
+    (
+        "builtins.list",
+        "builtins.tuple",
+        "typing.Sequence",
+        "typing.Iterable",
+        "typing.Iterator",
+        "collections.abc.Sequence",
+        "sqlalchemy.engine.result.ScalarResult",
+        "sqlalchemy.util._collections.Sequence",
+    )
+)

@@ -43,7 +43,7 @@ def write(root: Path, files: dict[str, str]) -> None:
 def run(root: Path, *args: str, module: str = "mypy") -> Result:
     env = dict(os.environ)
     env.pop("MYPY_SESSION_DEBUG", None)  # as users run it
-    env.pop("MYPY_SESSION_CONFIG_DIR", None)
+    env.pop("MYPY_SESSION_CONFIG_FILE", None)
     proc = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=root,

@@ -1,20 +1,26 @@
-"""`session-not-forwarded`: a session is held, the callee takes one, nothing is passed."""
+"""`session-not-forwarded` and `session-read-not-forwarded`: a session is held, the callee
+takes one, and nothing is passed for it."""
 
 from __future__ import annotations
 
 from mypy.plugin import CheckerPluginInterface
 
-from mypy_session import errorcodes
-from mypy_session.facts import CallSite
+from mypy_session import errorcodes, fullnames
+from mypy_session.facts import NOTHING, CallSite
 
 
 def check_forwarded(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report a call that passes nothing for the session parameter while one is held."""
-    if site.passed or site.held is None or site.required:
-        # A required parameter left out is already mypy's own `call-arg` error.
+    held, callee = site.held, site.callee
+    if site.param is None or site.passed != NOTHING or held is None:
         return
-    api.fail(
-        errorcodes.not_forwarded(site.callee.display, site.held.text, site.param),
-        site.context,
-        code=errorcodes.SESSION_NOT_FORWARDED,
-    )
+    if site.required or callee.marker == fullnames.OWN:
+        # A required parameter left out is already mypy's own `call-arg` error; an
+        # OwnTransaction callee runs in its own transaction on purpose.
+        return
+    if callee.marker == fullnames.READ:
+        message = errorcodes.read_not_forwarded(callee.display, held.text, site.param)
+        api.fail(message, site.context, code=errorcodes.SESSION_READ_NOT_FORWARDED)
+        return
+    message = errorcodes.not_forwarded(callee.display, held.text, site.param)
+    api.fail(message, site.context, code=errorcodes.SESSION_NOT_FORWARDED)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
+from mypy_session import ReadOnly, SingleStep
 
 from bakery.database import async_session_scope
 from bakery.errors import InvalidOperation
@@ -57,7 +58,7 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 async def stock_valuation(session: AsyncSession | None = None) -> list[ValuationLine]:
     """Quantity and FIFO value of every ingredient in stock."""
     if session is not None:
@@ -84,7 +85,7 @@ async def _stock_valuation_impl(session: AsyncSession) -> list[ValuationLine]:
     ]
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 async def production_totals(day: date, session: AsyncSession | None = None) -> ProductionTotals:
     """Runs completed on ``day`` (UTC), with their units and ingredient cost."""
     cm = nullcontext(session) if session is not None else async_session_scope()
@@ -107,7 +108,7 @@ async def production_totals(day: date, session: AsyncSession | None = None) -> P
         return ProductionTotals(day, int(runs), int(units), Decimal(cost))
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 async def low_stock_slugs(session: AsyncSession | None = None) -> list[str]:
     """Active ingredients below their reorder level."""
     if session is not None:
@@ -129,7 +130,7 @@ async def _low_stock_impl(session: AsyncSession) -> list[str]:
     return list(result.scalars())
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 async def daily_report(day: date, session: AsyncSession | None = None) -> DailyReport:
     """Everything the dashboard shows for one day, read in one transaction."""
     cm = nullcontext(session) if session is not None else async_session_scope()
@@ -141,7 +142,7 @@ async def daily_report(day: date, session: AsyncSession | None = None) -> DailyR
         return DailyReport(day, production, valuation, low_stock)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 async def snapshot_stock(day: date, session: AsyncSession | None = None) -> int:
     """Freeze the stock valuation of ``day`` into ``stock_snapshot`` rows."""
     if session is not None:
@@ -179,7 +180,7 @@ async def close_day(day: date) -> DailyReport:
         return report
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 async def purge_snapshots(before: date, session: AsyncSession | None = None) -> int:
     """Delete stock snapshots older than ``before``; returns how many were removed."""
     # Ignores the caller's session and opens a new scope: the purge commits on its own

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from mypy_session import MultiStep, ReadOnly, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InsufficientStock, InvalidOperation, NotFound
@@ -41,7 +42,7 @@ def load_assembly(session: Session, slug: str) -> Assembly:
     return assembly
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def define_assembly(
     slug: str, name: str, components: Mapping[str, int], session: Session | None = None
 ) -> int:
@@ -70,7 +71,7 @@ def _define_impl(session: Session, slug: str, name: str, components: Mapping[str
     return assembly.id
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def buildable_bundles(slug: str, session: Session | None = None) -> int:
     """How many bundles the units on the shelf are enough for."""
     if session is not None:
@@ -87,7 +88,7 @@ def _buildable(session: Session, slug: str) -> int:
     )
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def assemble(slug: str, quantity: int, session: Session | None = None) -> AssemblyResult:
     """Build ``quantity`` bundles from shelf stock."""
     if quantity <= 0:
@@ -109,7 +110,7 @@ def assemble(slug: str, quantity: int, session: Session | None = None) -> Assemb
         return AssemblyResult(slug, quantity, assembly.inventory_count)
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def disassemble(slug: str, quantity: int, session: Session | None = None) -> None:
     """Break bundles back into their component units (unsold gift boxes after the holidays)."""
 
@@ -133,7 +134,7 @@ def disassemble(slug: str, quantity: int, session: Session | None = None) -> Non
             _break_up(owned)
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def retire_assembly(slug: str, session: Session | None = None) -> None:
     """Withdraw a bundle from sale; bundles still on hand are broken up first."""
     cm = nullcontext(session) if session is not None else session_scope()

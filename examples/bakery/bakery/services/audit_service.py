@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from mypy_session import OwnTransaction
 
 from bakery.database import session_scope
 from bakery.models import AuditEvent
@@ -10,7 +11,7 @@ from bakery.models import AuditEvent
 logger = logging.getLogger(__name__)
 
 
-# @OwnTransaction  (markers land with the rule-set issue)
+@OwnTransaction
 def record_audit_event(event: str, detail: str) -> None:
     """Append an audit row in a transaction of its own.
 

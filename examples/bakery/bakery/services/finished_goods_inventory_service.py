@@ -13,6 +13,7 @@ from contextlib import nullcontext
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from mypy_session import ReadOnly, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InvalidOperation, NotFound
@@ -48,7 +49,7 @@ def _move(session: Session, product_id: int, delta: int, reason: str) -> int:
     return unit.inventory_count
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def add_units(product_id: int, quantity: int, reason: str, session: Session | None = None) -> int:
     """Put ``quantity`` finished units on the shelf; returns the new count."""
     if quantity <= 0:
@@ -59,7 +60,7 @@ def add_units(product_id: int, quantity: int, reason: str, session: Session | No
         return _move(session, product_id, quantity, reason)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def remove_units(
     product_id: int, quantity: int, reason: str, session: Session | None = None
 ) -> int:
@@ -72,7 +73,7 @@ def remove_units(
         return _move(session, product_id, -quantity, reason)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def record_stocktake(product_id: int, counted: int, session: Session | None = None) -> int:
     """Set the count to what is physically on the shelf; returns the correction."""
     if counted < 0:
@@ -93,7 +94,7 @@ def record_stocktake(product_id: int, counted: int, session: Session | None = No
         return _count(session)
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def available_units(product_id: int, session: Session | None = None) -> int:
     """Units of a product on the shelf (0 for a product never produced)."""
     if session is not None:
@@ -109,7 +110,7 @@ def _available(session: Session, product_id: int) -> int:
     return count or 0
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def availability_snapshot(session: Session | None = None) -> dict[str, int]:
     """Product slug -> units on the shelf, for every product that has a shelf row."""
     cm = nullcontext(session) if session is not None else session_scope()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from mypy_session import ReadOnly, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InvalidOperation, NotFound
@@ -62,7 +63,7 @@ def _to_info(session: Session, ingredient: Ingredient) -> IngredientInfo:
     )
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def create_ingredient(
     slug: str, name: str, unit: str, reorder_level: float = 0.0, session: Session | None = None
 ) -> int:
@@ -86,7 +87,7 @@ def _create_ingredient_impl(
     return ingredient.id
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def ingredient_exists(slug: str, session: Session | None = None) -> bool:
     """Whether an ingredient with ``slug`` is in the catalogue."""
     if session is not None:
@@ -99,7 +100,7 @@ def _exists(session: Session, slug: str) -> bool:
     return session.scalars(select(Ingredient.id).where(Ingredient.slug == slug)).first() is not None
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def get_ingredient(slug: str, session: Session | None = None) -> Ingredient:
     """The ``Ingredient`` row for ``slug``."""
     if session is not None:
@@ -110,7 +111,7 @@ def get_ingredient(slug: str, session: Session | None = None) -> Ingredient:
         return load_ingredient(session, slug)  # planted: session-detached-return
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def describe_ingredient(slug: str, session: Session | None = None) -> IngredientInfo:
     """Catalogue data and current stock of one ingredient."""
     if session is not None:
@@ -119,7 +120,7 @@ def describe_ingredient(slug: str, session: Session | None = None) -> Ingredient
         return _to_info(session, load_ingredient(session, slug))
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def list_ingredients(
     include_inactive: bool = False, session: Session | None = None
 ) -> list[IngredientInfo]:
@@ -132,7 +133,7 @@ def list_ingredients(
         return [_to_info(session, ingredient) for ingredient in session.scalars(query)]
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def set_reorder_level(slug: str, level: float, session: Session | None = None) -> None:
     """Change the stock level below which the ingredient shows up for reordering."""
     if level < 0:
@@ -170,7 +171,7 @@ def retire_ingredient(slug: str, reason: str) -> None:
 # A report that calls itself read-only must be able to join the caller's transaction;
 # this one takes no session, so a caller in the middle of a transaction cannot make it
 # see the stock it has just consumed.
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def low_stock_report() -> list[IngredientInfo]:  # planted: session-missing-param
     """Active ingredients whose stock is below their reorder level."""
     with session_scope() as session:

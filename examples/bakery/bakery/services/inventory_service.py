@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from mypy_session import MultiStep, ReadOnly, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InsufficientStock, InvalidOperation, NotFound
@@ -83,7 +84,7 @@ def open_lots(session: Session, ingredient_id: int) -> Sequence[InventoryLot]:
     ).all()
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def on_hand(slug: str, session: Session | None = None) -> float:
     """Current stock of one ingredient, in its unit."""
     if session is not None:
@@ -92,7 +93,7 @@ def on_hand(slug: str, session: Session | None = None) -> float:
         return stock_on_hand(session, load_ingredient(session, slug).id)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def consume(slug: str, qty: float, session: Session | None = None) -> ConsumptionResult:
     """Take ``qty`` of an ingredient out of stock, oldest lots first."""
     if session is not None:
@@ -129,7 +130,7 @@ def _consume_impl(slug: str, qty: float, session: Session) -> ConsumptionResult:
     return ConsumptionResult(slug, qty, cost, tuple(draws))
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def consume_many(
     requirements: Mapping[str, float], session: Session | None = None
 ) -> list[ConsumptionResult]:
@@ -145,7 +146,7 @@ def consume_many(
         return results
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def adjust_lot(lot_id: int, delta: float, reason: str, session: Session | None = None) -> float:
     """Correct the remaining quantity of one lot; returns the new remaining quantity."""
     if session is not None:
@@ -165,7 +166,7 @@ def _adjust_lot_impl(session: Session, lot_id: int, delta: float, reason: str) -
     return lot.quantity_remaining
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def reconcile_count(slug: str, counted: float, session: Session | None = None) -> float:
     """Bring stock in line with a physical count; returns the correction applied.
 
@@ -196,7 +197,7 @@ def reconcile_count(slug: str, counted: float, session: Session | None = None) -
         return _reconcile(session)
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def write_off_expired(today: date, session: Session | None = None) -> int:
     """Empty every lot whose best-before date has passed; returns the number of lots."""
     cm = nullcontext(session) if session is not None else session_scope()
@@ -211,7 +212,7 @@ def write_off_expired(today: date, session: Session | None = None) -> int:
         return len(expired)
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def stock_value(session: Session | None = None) -> Decimal:
     """Value of all ingredient stock at FIFO cost."""
     cm = nullcontext(session) if session is not None else session_scope()

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from mypy_session import MultiStep, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InvalidOperation, NotFound
@@ -54,7 +55,7 @@ def load_run(session: Session, run_id: int) -> ProductionRun:
     return run
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def plan_production_run(
     product_slug: str, batches: int, notes: str = "", session: Session | None = None
 ) -> int:
@@ -78,7 +79,7 @@ def _plan_impl(session: Session, product_slug: str, batches: int, notes: str) ->
     return run.id
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def record_production(run_id: int, session: Session | None = None) -> ProductionSummary:
     """Bake a planned run: consume its ingredients and shelve its units."""
     cm = nullcontext(session) if session is not None else session_scope()
@@ -104,7 +105,7 @@ def record_production(run_id: int, session: Session | None = None) -> Production
         return ProductionSummary(run.id, run.product.slug, units, cost)
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def produce(
     product_slug: str, batches: int, notes: str = "", session: Session | None = None
 ) -> ProductionSummary:
@@ -126,7 +127,7 @@ def _produce_impl(session: Session, product_slug: str, batches: int, notes: str)
     return summary
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def scrap_run(run_id: int, reason: str, session: Session | None = None) -> None:
     """Write off a run (burnt, dropped, failed QA); shelved units come off the shelf."""
 
@@ -150,7 +151,7 @@ def scrap_run(run_id: int, reason: str, session: Session | None = None) -> None:
         _scrap(owned)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def record_rework(run_id: int, units_recovered: int, session: Session | None = None) -> None:
     """Units of a completed run that were set aside and passed QA after rework."""
     if session is not None:
@@ -174,7 +175,7 @@ def _record_rework_impl(session: Session, run_id: int, units_recovered: int) -> 
 
 # A batch job that promises all-or-nothing, but takes no session: a caller cannot run
 # it inside its own transaction, and each run below commits on its own.
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def complete_planned_runs() -> list[ProductionSummary]:  # planted: session-missing-param
     """Bake every run still planned, oldest first (the 5 a.m. job)."""
     with session_scope() as session:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from mypy_session import MultiStep, ReadOnly, SingleStep
 
 from bakery.database import session_scope
 from bakery.errors import InvalidOperation, NotFound
@@ -71,7 +72,7 @@ class PurchaseLine:
     voided: bool
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def record_purchase(
     slug: str,
     quantity: float,
@@ -123,7 +124,7 @@ def _record_purchase_impl(
     return purchase.id
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def receive_delivery(
     delivery: Delivery, create_missing: bool = False, session: Session | None = None
 ) -> list[int]:
@@ -155,7 +156,7 @@ def receive_delivery(
         return purchase_ids
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def void_purchase(purchase_id: int, reason: str, session: Session) -> None:
     """Cancel a purchase whose lot has not been touched yet (wrong entry, credit note)."""
     purchase = session.get(Purchase, purchase_id)
@@ -175,7 +176,7 @@ def void_purchase(purchase_id: int, reason: str, session: Session) -> None:
     logger.info("voided purchase %d: %s", purchase_id, reason)
 
 
-# @MultiStep  (markers land with the rule-set issue)
+@MultiStep
 def process_credit_note(credit: CreditNote, session: Session | None = None) -> int:
     """Void every purchase a credit note cancels; returns how many were voided."""
     cm = nullcontext(session) if session is not None else session_scope()
@@ -186,7 +187,7 @@ def process_credit_note(credit: CreditNote, session: Session | None = None) -> i
         return len(credit.purchase_ids)
 
 
-# @SingleStep  (markers land with the rule-set issue)
+@SingleStep
 def record_supplier_return(
     purchase_id: int, quantity: float, session: Session | None = None
 ) -> float:
@@ -201,7 +202,7 @@ def record_supplier_return(
         return inventory_service.adjust_lot(purchase.lot.id, -quantity, f"returned to {purchase.supplier}", session=session)
 
 
-# @ReadOnly  (markers land with the rule-set issue)
+@ReadOnly
 def purchase_history(slug: str, session: Session | None = None) -> list[PurchaseLine]:
     """Every purchase of one ingredient, newest first."""
     if session is not None:

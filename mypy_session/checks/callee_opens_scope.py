@@ -1,0 +1,20 @@
+"""`session-callee-opens-scope`: a call, where a session is held, to a function without a
+session parameter that opens a scope of its own, directly or through a chain of calls."""
+
+from __future__ import annotations
+
+from mypy.plugin import CheckerPluginInterface
+
+from mypy_session import errorcodes
+from mypy_session.facts import CallSite
+
+
+def check_callee_opens_scope(site: CallSite, api: CheckerPluginInterface) -> None:
+    """Report the call with the chain that reaches the opener."""
+    opens, held = site.callee.opens, site.held
+    if opens is None or held is None or site.callee.params or site.in_own_transaction:
+        return
+    name = site.callee.display
+    chain = " -> ".join((name.rsplit(".", 1)[-1], *opens))
+    message = errorcodes.callee_opens_scope(name, chain, held.text)
+    api.fail(message, site.context, code=errorcodes.SESSION_CALLEE_OPENS_SCOPE)

@@ -1,0 +1,25 @@
+"""`session-mismatch`: the session parameter gets something other than the held session."""
+
+from __future__ import annotations
+
+from mypy.plugin import CheckerPluginInterface
+
+from mypy_session import errorcodes
+from mypy_session.facts import FRESH, LITERAL_NONE, OTHER, CallSite
+
+_DESCRIBE = {
+    LITERAL_NONE: "None",
+    FRESH: 'a newly opened session "{text}"',
+    OTHER: '"{text}"',
+}
+
+
+def check_mismatch(site: CallSite, api: CheckerPluginInterface) -> None:
+    """Report the outer maybe-None parameter inside a scope or an `_impl`, a literal None,
+    or a freshly opened session passed where a session is held."""
+    held = site.held
+    if held is None or site.param is None or site.passed not in _DESCRIBE:
+        return
+    passed = _DESCRIBE[site.passed].format(text=site.passed_text)
+    message = errorcodes.mismatch(site.callee.display, passed, held.text, site.param)
+    api.fail(message, site.context, code=errorcodes.SESSION_MISMATCH)

@@ -1,0 +1,16 @@
+"""`session-nested-scope`: a scope opener called where a session is held."""
+
+from __future__ import annotations
+
+from mypy.plugin import CheckerPluginInterface
+
+from mypy_session import errorcodes
+from mypy_session.facts import CallSite
+
+
+def check_nested_scope(site: CallSite, api: CheckerPluginInterface) -> None:
+    """Report opening a second session while one is held (the held one is ignored)."""
+    if not site.callee.opener or site.held is None or site.in_own_transaction:
+        return
+    message = errorcodes.nested_scope(f"{site.callee.display}()", site.held.text)
+    api.fail(message, site.context, code=errorcodes.SESSION_NESTED_SCOPE)

@@ -1,0 +1,338 @@
+"""What the plugin knows beyond a single call: settings, markers and function summaries.
+
+- Markers come from marker stubs (read once) and from decorators in the source.
+- A function *summary* says whether a function opens a session scope, directly or through
+  a chain of calls (`restock -> consume_fifo -> session_scope()`), and how it is marked.
+  Summaries are computed from the syntax tree, which mypy keeps only for modules it checks
+  in this run. So when mypy writes a module's cache (`report_config_data` with
+  `is_check=False`, called just before the tree is serialized and, in mypy 2.x, before
+  function bodies are checked) the summaries of its functions are stored in the module's
+  own symbol table as a hidden variable. A module loaded from the cache (warm runs, `-n`
+  workers) reads them back from there; because they are part of the serialized tree they
+  are part of the module's interface hash, so callers are re-checked when they change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from mypy.nodes import (
+    ARG_STAR,
+    ARG_STAR2,
+    FUNC_NO_INFO,
+    GDEF,
+    CallExpr,
+    ClassDef,
+    Decorator,
+    Expression,
+    FuncDef,
+    MemberExpr,
+    MypyFile,
+    NameExpr,
+    OverloadedFuncDef,
+    RefExpr,
+    Statement,
+    SymbolNode,
+    SymbolTableNode,
+    TypeInfo,
+    Var,
+)
+from mypy.server.subexpr import get_subexpressions
+from mypy.types import Instance, LiteralType, get_proper_type
+
+from mypy_session import fullnames
+from mypy_session.config import SessionConfig
+from mypy_session.marker_stubs import digest, load_markers, shipped_stub_dir
+from mypy_session.vocabulary import Callee, session_params_of
+
+STORE: Final = "__mypy_session_facts__"
+_LIBRARY_PARTS: Final = ("site-packages", "dist-packages", "typeshed")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """How a function is marked and whether (and through what) it opens a scope."""
+
+    marker: str | None = None
+    opens: tuple[str, ...] | None = None  # the links after the function, e.g. ("session_scope()",)
+
+
+_EMPTY: Final = Summary()
+
+
+class Knowledge:
+    """Settings plus everything learned about callables, shared by hooks and commands."""
+
+    def __init__(self, config: SessionConfig, modules: Callable[[], dict[str, MypyFile] | None]):
+        self.config = config
+        shipped = shipped_stub_dir()
+        directories = ((str(shipped),) if shipped else ()) + config.marker_stubs
+        self.stub_markers_by_module = load_markers(directories)
+        self.stub_markers: dict[str, str] = {}
+        for markers in self.stub_markers_by_module.values():
+            self.stub_markers.update(markers)
+        self._stub_digests = {m: digest(v) for m, v in self.stub_markers_by_module.items()}
+        self._modules = modules
+        self._summaries: dict[str, tuple[object, Summary]] = {}
+        self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
+        self._in_progress: set[str] = set()
+
+    # -- cache key ------------------------------------------------------------------------
+
+    def stub_digest(self, module: str) -> str | None:
+        """Fingerprint of the marker stub for `module`: editing it invalidates the module
+        (and, through its interface hash, what depends on it)."""
+        return self._stub_digests.get(module)
+
+    # -- markers and openers ---------------------------------------------------------------
+
+    def marker_of(self, fullname: str) -> str | None:
+        marker = self.stub_markers.get(fullname)
+        return marker if marker is not None else self.summary(fullname).marker
+
+    def is_opener(self, fullname: str) -> bool:
+        """Is the callable named `fullname` a scope opener (SPEC section 2)?"""
+        if fullname in self.config.scope_factories:
+            return True
+        if fullname.rsplit(".", 1)[-1] in self.config.scope_factory_names:
+            return True
+        return self.marker_of(fullname) == fullnames.OPENER
+
+    def constructor_opens(self, info: TypeInfo) -> bool:
+        """Does instantiating this class open a session (Session(...), subclasses)?"""
+        return any(self.stub_markers.get(f"{base.fullname}.__init__") == fullnames.OPENER for base in info.mro)
+
+    def opener_name(self, expr: Expression) -> str | None:
+        """If `expr` calls a scope opener, how to show it ("session_scope()"), else None."""
+        if not isinstance(expr, CallExpr):
+            return None
+        callee = expr.callee
+        if isinstance(callee, (NameExpr, MemberExpr)):
+            node = callee.node
+            if isinstance(node, TypeInfo):
+                return f"{node.name}()" if self.constructor_opens(node) else None
+            if callee.fullname and self.is_opener(callee.fullname):
+                return f"{callee.name}()"
+            if isinstance(callee, MemberExpr):
+                if callee.name in self.config.scope_factory_names:
+                    return f"{callee.name}()"
+                owner = _instance_type(callee.expr)
+                if owner is not None and self._method_opens(owner, callee.name):
+                    return f"{_render(callee)}()"
+            elif isinstance(node, Var):
+                owner = _instance_type(callee)
+                if owner is not None and self._method_opens(owner, "__call__"):
+                    return f"{callee.name}()"
+        elif isinstance(callee, CallExpr) and isinstance(callee.callee, RefExpr):
+            # sessionmaker()()
+            node = callee.callee.node
+            if isinstance(node, TypeInfo) and self._method_opens(node, "__call__"):
+                return f"{node.name}()()"
+        return None
+
+    def _method_opens(self, info: TypeInfo, method: str) -> bool:
+        return any(self.is_opener(f"{base.fullname}.{method}") for base in info.mro)
+
+    # -- summaries -------------------------------------------------------------------------
+
+    def summary(self, fullname: str) -> Summary:
+        """The summary of the function (or method) named `fullname`."""
+        module = self._module_of(fullname)
+        if module is None:
+            return _EMPTY
+        file = module[1]
+        if file.is_cache_skeleton or STORE in file.names:
+            return self._read_store(module[0], file).get(fullname, _EMPTY)
+        if _is_library(file):
+            return _EMPTY
+        func = _function_node(file, fullname[len(module[0]) + 1 :])
+        if func is None:
+            return _EMPTY
+        body = func.body if isinstance(func, FuncDef) else func.func.body
+        hit = self._summaries.get(fullname)
+        if hit is not None and hit[0] is body:
+            return hit[1]
+        if fullname in self._in_progress:
+            return _EMPTY  # recursion: the outer computation decides
+        self._in_progress.add(fullname)
+        try:
+            result = self._summarize(func)
+        finally:
+            self._in_progress.discard(fullname)
+        self._summaries[fullname] = (body, result)
+        return result
+
+    def store(self, module_id: str) -> None:
+        """Write the summaries of a module's functions into its symbol table (see above)."""
+        modules = self._modules()
+        file = modules.get(module_id) if modules else None
+        if file is None or file.is_cache_skeleton or _is_library(file):
+            return
+        file.names.pop(STORE, None)
+        facts = {}
+        for name, func in _functions(file):
+            found = self.summary(f"{module_id}.{name}")
+            if found != _EMPTY:
+                facts[name] = [found.marker, list(found.opens) if found.opens is not None else None]
+        if not facts or modules is None or "builtins" not in modules:
+            return
+        str_info = modules["builtins"].names["str"].node
+        assert isinstance(str_info, TypeInfo)
+        var = Var(STORE, LiteralType(json.dumps(facts, sort_keys=True), Instance(str_info, [])))
+        var._fullname = f"{module_id}.{STORE}"
+        file.names[STORE] = SymbolTableNode(GDEF, var, module_public=False, plugin_generated=True)
+
+    def _read_store(self, module_id: str, file: MypyFile) -> dict[str, Summary]:
+        sym = file.names.get(STORE)
+        hit = self._stored.get(module_id)
+        if hit is not None and hit[0] is sym:
+            return hit[1]
+        facts: dict[str, Summary] = {}
+        node = sym.node if sym is not None else None
+        literal = get_proper_type(node.type) if isinstance(node, Var) else None
+        if isinstance(literal, LiteralType) and isinstance(literal.value, str):
+            try:
+                raw = json.loads(literal.value)
+            except ValueError:
+                raw = {}
+            for name, (marker, opens) in raw.items():
+                facts[f"{module_id}.{name}"] = Summary(marker, tuple(opens) if opens is not None else None)
+        self._stored[module_id] = (sym, facts)
+        return facts
+
+    def _summarize(self, func: FuncDef | Decorator) -> Summary:
+        marker = None
+        if isinstance(func, Decorator):
+            for decorator in func.decorators:
+                if isinstance(decorator, RefExpr) and decorator.fullname in fullnames.MARKERS:
+                    marker = fullnames.MARKERS[decorator.fullname]
+            func = func.func
+        return Summary(marker, self._opens(func))
+
+    def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
+        """The first way the function's body opens a scope, as a chain of links."""
+        for call in _calls_in(func.body.body):
+            name = self.opener_name(call)
+            if name is not None:
+                return (name,)
+            target = _callee_fullname(call, func)
+            if target is None:
+                continue
+            found = self.summary(target)
+            if found.opens is None or found.marker == fullnames.OWN:
+                continue
+            node = self._lookup(target)
+            params = session_params_of(node, self.config) if node is not None else []
+            if params and _passes_session(call, params):
+                continue
+            display = target.rsplit(".", 1)[-1]
+            return (display, *found.opens)
+        return None
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _module_of(self, fullname: str) -> tuple[str, MypyFile] | None:
+        modules = self._modules()
+        if not modules:
+            return None
+        name = fullname
+        while "." in name:
+            name = name.rsplit(".", 1)[0]
+            file = modules.get(name)
+            if file is not None:
+                return name, file
+        return None
+
+    def _lookup(self, fullname: str) -> SymbolNode | None:
+        module = self._module_of(fullname)
+        if module is None:
+            return None
+        return _function_node(module[1], fullname[len(module[0]) + 1 :])
+
+
+def _is_library(file: MypyFile) -> bool:
+    path = file.path.replace("\\", "/")
+    return file.is_stub or any(f"/{part}/" in path for part in _LIBRARY_PARTS)
+
+
+def _functions(file: MypyFile) -> Iterator[tuple[str, FuncDef | Decorator]]:
+    """Module-level functions and methods of module-level classes, by relative name."""
+    for defn in file.defs:
+        yield from _defs_named(defn, "")
+        if isinstance(defn, ClassDef):
+            for item in defn.defs.body:
+                yield from _defs_named(item, f"{defn.name}.")
+
+
+def _defs_named(defn: Statement, prefix: str) -> Iterator[tuple[str, FuncDef | Decorator]]:
+    if isinstance(defn, (FuncDef, Decorator)):
+        yield f"{prefix}{defn.name}", defn
+    elif isinstance(defn, OverloadedFuncDef) and isinstance(defn.impl, (FuncDef, Decorator)):
+        yield f"{prefix}{defn.name}", defn.impl
+
+
+def _function_node(file: MypyFile, relative: str) -> FuncDef | Decorator | None:
+    names = file.names
+    parts = relative.split(".")
+    if len(parts) == 2:
+        owner = names.get(parts[0])
+        if owner is None or not isinstance(owner.node, TypeInfo):
+            return None
+        names = owner.node.names
+    elif len(parts) != 1:
+        return None
+    sym = names.get(parts[-1])
+    node = sym.node if sym is not None else None
+    if isinstance(node, OverloadedFuncDef):
+        node = node.impl
+    return node if isinstance(node, (FuncDef, Decorator)) else None
+
+
+def _calls_in(body: list[Statement]) -> Iterator[CallExpr]:
+    for stmt in body:
+        for expr in get_subexpressions(stmt):
+            if isinstance(expr, CallExpr):
+                yield expr
+
+
+def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
+    callee = call.callee
+    if isinstance(callee, MemberExpr) and isinstance(callee.expr, NameExpr) and func.arguments:
+        # self.helper() inside a method: resolve through the class.
+        is_method = func.info is not FUNC_NO_INFO and not func.is_static
+        if is_method and callee.expr.name == func.arguments[0].variable.name:
+            found = func.info.get(callee.name)
+            if found is not None and found.node is not None:
+                return found.node.fullname
+            return None
+    if isinstance(callee, RefExpr) and callee.fullname and not isinstance(callee.node, Var):
+        return callee.fullname
+    return None
+
+
+def _passes_session(call: CallExpr, params: list[tuple[str, bool, int]]) -> bool:
+    if any(kind in (ARG_STAR, ARG_STAR2) for kind in call.arg_kinds):
+        return True
+    names = {name for name, _, _ in params}
+    if any(name in names for name in call.arg_names if name is not None):
+        return True
+    positional = sum(1 for name in call.arg_names if name is None)
+    return any(index < positional for _, _, index in params)
+
+
+def _instance_type(expr: Expression) -> TypeInfo | None:
+    node = expr.node if isinstance(expr, RefExpr) else None
+    typ = get_proper_type(node.type) if isinstance(node, Var) else None
+    return typ.type if isinstance(typ, Instance) else None
+
+
+def _render(expr: Expression) -> str:
+    if isinstance(expr, NameExpr):
+        return expr.name
+    if isinstance(expr, MemberExpr):
+        return f"{_render(expr.expr)}.{expr.name}"
+    return "..."
+
