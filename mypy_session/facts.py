@@ -55,6 +55,7 @@ class CallSite:
     detached_name: str | None = None
     detached_scope_line: int | None = None
     detached_scope_held: str | None = None
+    opener_text: str = ""  # for a scope opener: how the call reads ("SessionLocal()")
     # session-detached-return: returns out of the scope this opener call opens
     detached_returns: tuple[ReturnStmt, ...] = field(default=())
 
@@ -80,7 +81,8 @@ def call_site(
     if site.passed == NOTHING and site.param is not None and sight.held is None:
         site = _with_detached_use(site, ctx, function, api, knowledge)
     if callee.opener:
-        site = _with_detached_returns(site, call, function, api)
+        text = knowledge.opener_name(call) or f"{callee.display}()"
+        site = _with_detached_returns(_replace(site, opener_text=text), call, function, api)
     return site
 
 

@@ -202,8 +202,10 @@ class _Walker:
         if isinstance(stmt, AssertStmt):
             self.expressions(stmt.expr, scopes, none)
             return _narrow(stmt.expr, none)[0]  # past the assert, the condition holds
-        for expr in get_subexpressions(stmt):
+        subs = get_subexpressions(stmt)
+        for expr in subs:
             self.record(expr, scopes, none)
+        self.narrow_operands(subs, scopes, none)
         return none
 
     def if_stmt(
@@ -264,12 +266,17 @@ class _Walker:
     def expressions(
         self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]
     ) -> None:
-        subs = get_subexpressions(expr)
-        for sub in (expr, *subs):
+        subs = [expr, *get_subexpressions(expr)]
+        for sub in subs:
             self.record(sub, scopes, none)
+        self.narrow_operands(subs, scopes, none)
+
+    def narrow_operands(
+        self, subs: Sequence[Expression], scopes: tuple[WithItem, ...], none: frozenset[str]
+    ) -> None:
         # `session or open()` and `x if session else open()`: mypy's binder leaves an
         # instance "maybe falsy", so narrow by hand inside the other operand.
-        for sub in (expr, *subs):
+        for sub in subs:
             if isinstance(sub, OpExpr) and sub.op == "or":
                 _, if_false = _narrow(sub.left, none)
                 self.renarrow(sub.right, scopes, if_false)

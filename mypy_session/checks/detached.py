@@ -26,5 +26,5 @@ def check_detached_use(site: CallSite, api: CheckerPluginInterface) -> None:
 def check_detached_return(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report each `return` of an ORM object out of the scope this opener call opens."""
     for statement in site.detached_returns:
-        message = errorcodes.detached_return(f"{site.callee.display}()")
+        message = errorcodes.detached_return(site.opener_text)
         api.fail(message, statement, code=errorcodes.SESSION_DETACHED_RETURN)

@@ -12,5 +12,5 @@ def check_nested_scope(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report opening a second session while one is held (the held one is ignored)."""
     if not site.callee.opener or site.held is None or site.in_own_transaction:
         return
-    message = errorcodes.nested_scope(f"{site.callee.display}()", site.held.text)
+    message = errorcodes.nested_scope(site.opener_text, site.held.text)
     api.fail(message, site.context, code=errorcodes.SESSION_NESTED_SCOPE)
