@@ -74,7 +74,7 @@ def call_site(
     api = cast(TypeChecker, ctx.api)
     sight = sight_at_call(api, call, knowledge)
     function = api.scope.current_function()
-    own = _marked_own(api, knowledge)
+    own = (callee.opener or callee.opens is not None) and _marked_own(api, knowledge)
     site = CallSite(callee, call, sight, in_own_transaction=own)
     if callee.params:
         site = _with_argument(site, ctx, knowledge)

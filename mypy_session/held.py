@@ -14,7 +14,7 @@ one of those instead of the held one is a `session-mismatch`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from mypy.checker import TypeChecker
@@ -56,12 +56,43 @@ class HeldSession:
     held: bool = True  # False: a parameter that narrowing makes None here
 
 
-@dataclass(frozen=True, slots=True)
 class Sight:
-    """What a call site sees: the held session and every session variable in sight."""
+    """What a call site sees: the held session and every session variable in sight.
 
-    held: HeldSession | None
-    visible: tuple[HeldSession, ...] = field(default=())
+    Candidates are produced innermost first and only as far as asked: most calls need
+    the held session alone; the full list is for telling a mismatch."""
+
+    __slots__ = ("_candidates", "_seen", "_held", "_done")
+
+    def __init__(self, candidates: Iterator[HeldSession]) -> None:
+        self._candidates = candidates
+        self._seen: list[HeldSession] = []
+        self._held: HeldSession | None = None
+        self._done = False
+
+    @property
+    def held(self) -> HeldSession | None:
+        while self._held is None and self._advance():
+            pass
+        return self._held
+
+    @property
+    def visible(self) -> tuple[HeldSession, ...]:
+        while self._advance():
+            pass
+        return tuple(self._seen)
+
+    def _advance(self) -> bool:
+        if self._done:
+            return False
+        candidate = next(self._candidates, None)
+        if candidate is None:
+            self._done = True
+            return False
+        self._seen.append(candidate)
+        if self._held is None and candidate.held:
+            self._held = candidate
+        return True
 
 
 def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sight:
@@ -69,16 +100,14 @@ def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sig
     stack = api.scope.stack
     func = api.scope.current_function()
     container: FuncItem | MypyFile = func if func is not None else _module(stack)
-    found = scopes_of(container).calls.get(id(call))
+    found = scopes_of(container).point_of(call)
     if found is None:
         here = _Point((), position(call), frozenset(), binder=api)
     else:
         # mypy's binder does not narrow `if not session:` (an instance may be falsy),
         # so the syntactic narrowing of the walk is consulted too.
         here = _Point(found.scopes, found.position, found.known_none, binder=api)
-    visible = tuple(_in_sight(container, here, stack, knowledge))
-    held = next((candidate for candidate in visible if candidate.held), None)
-    return Sight(held, visible)
+    return Sight(_in_sight(container, here, list(stack), knowledge))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +137,7 @@ def _in_sight(
         outer = _enclosing_function(container, stack)
         if outer is None:
             return
-        definition: DefPoint | None = scopes_of(outer).defs.get(id(container))
+        definition: DefPoint | None = scopes_of(outer).point_of(container)
         if definition is None:
             return
         # A nested function with a session parameter of its own holds only that one;
@@ -161,7 +190,7 @@ def _holds_with(item: WithItem, point: _Point, knowledge: Knowledge) -> bool:
     target = item.target
     if not isinstance(target, (NameExpr, MemberExpr)):
         return False
-    if knowledge.opener_name(item.expr) is not None:
+    if item.opens(knowledge.opener_name):
         return True
     if isinstance(target, NameExpr) and target.name in knowledge.config.session_param_names:
         return True
@@ -178,8 +207,20 @@ def _type_at(expr: Expression, point: _Point) -> Type | None:
     return node.type if isinstance(node, Var) else None
 
 
+_params_cache: dict[int, tuple[FuncItem, object, list[tuple[str, Var]]]] = {}
+
+
 def own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str, Var]]:
     """The function's own session parameters, with the variables that hold them."""
+    hit = _params_cache.get(id(func))
+    if hit is not None and hit[0] is func and hit[1] is func.type:
+        return hit[2]
+    found = _own_session_params(func, knowledge)
+    _params_cache[id(func)] = (func, func.type, found)
+    return found
+
+
+def _own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str, Var]]:
     config = knowledge.config
     found = []
     skip_self = isinstance(func, FuncDef) and func.info is not FUNC_NO_INFO and not func.is_static
@@ -203,10 +244,19 @@ def _held_attribute(func: FuncItem, knowledge: Knowledge, point: _Point) -> Held
         return None
     if func.is_class or not func.arguments:
         return None
-    config = knowledge.config
     self_name = func.arguments[0].variable.name
-    best: str | None = None
-    for base in func.info.mro:
+    for name in _session_attributes(func.info, knowledge):
+        if not _attribute_is_none(func, name, point):
+            return HeldSession(f"{self_name}.{name}", ATTRIBUTE)
+    return None
+
+
+def _session_attributes(info: TypeInfo, knowledge: Knowledge) -> list[str]:
+    """Session-typed attributes of a class, those named like a session parameter first."""
+    config = knowledge.config
+    named: list[str] = []
+    others: list[str] = []
+    for base in info.mro:
         if base.fullname == "builtins.object":
             break
         for name, sym in base.names.items():
@@ -217,12 +267,8 @@ def _held_attribute(func: FuncItem, knowledge: Knowledge, point: _Point) -> Held
                 name in config.session_param_names and is_any(node.type)
             ):
                 continue
-            if _attribute_is_none(func, name, point):
-                continue
-            if name in config.session_param_names:
-                return HeldSession(f"{self_name}.{name}", ATTRIBUTE)
-            best = best or name
-    return HeldSession(f"{self_name}.{best}", ATTRIBUTE) if best is not None else None
+            (named if name in config.session_param_names else others).append(name)
+    return named + others
 
 
 def _attribute_is_none(func: FuncDef, name: str, point: _Point) -> bool:

@@ -66,8 +66,15 @@ _EMPTY: Final = Summary()
 class Knowledge:
     """Settings plus everything learned about callables, shared by hooks and commands."""
 
-    def __init__(self, config: SessionConfig, modules: Callable[[], dict[str, MypyFile] | None]):
+    def __init__(
+        self,
+        config: SessionConfig,
+        modules: Callable[[], dict[str, MypyFile] | None],
+        *,
+        daemon: bool = False,
+    ) -> None:
         self.config = config
+        self._daemon = daemon  # dmypy edits modules in place: keep no name-keyed memos
         shipped = shipped_stub_dir()
         directories = ((str(shipped),) if shipped else ()) + config.marker_stubs
         self.stub_markers_by_module = load_markers(directories)
@@ -79,6 +86,8 @@ class Knowledge:
         self._summaries: dict[str, tuple[object, Summary]] = {}
         self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
         self._in_progress: set[str] = set()
+        self._openers: dict[str, bool] = {}
+        self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
 
     # -- cache key ------------------------------------------------------------------------
 
@@ -90,16 +99,32 @@ class Knowledge:
     # -- markers and openers ---------------------------------------------------------------
 
     def marker_of(self, fullname: str) -> str | None:
+        """The marker of a function: from a marker stub, its decorators, or the facts
+        stored with its module when the module comes from the cache."""
         marker = self.stub_markers.get(fullname)
-        return marker if marker is not None else self.summary(fullname).marker
+        if marker is not None:
+            return marker
+        module = self._module_of(fullname)
+        if module is None:
+            return None
+        file = module[1]
+        if file.is_cache_skeleton or STORE in file.names:
+            return self._read_store(module[0], file).get(fullname, _EMPTY).marker
+        func = _function_node(file, fullname[len(module[0]) + 1 :])
+        return _decorator_marker(func) if isinstance(func, Decorator) else None
 
     def is_opener(self, fullname: str) -> bool:
         """Is the callable named `fullname` a scope opener (SPEC section 2)?"""
-        if fullname in self.config.scope_factories:
-            return True
-        if fullname.rsplit(".", 1)[-1] in self.config.scope_factory_names:
-            return True
-        return self.marker_of(fullname) == fullnames.OPENER
+        known = self._openers.get(fullname)
+        if known is None:
+            known = (
+                fullname in self.config.scope_factories
+                or fullname.rsplit(".", 1)[-1] in self.config.scope_factory_names
+                or self.marker_of(fullname) == fullnames.OPENER
+            )
+            if not self._daemon:
+                self._openers[fullname] = known
+        return known
 
     def constructor_opens(self, info: TypeInfo) -> bool:
         """Does instantiating this class open a session (Session(...), subclasses)?"""
@@ -134,25 +159,35 @@ class Knowledge:
         return None
 
     def _method_opens(self, info: TypeInfo, method: str) -> bool:
-        return any(self.is_opener(f"{base.fullname}.{method}") for base in info.mro)
+        return self.is_opener(f"{info.fullname}.{method}") or any(
+            self.is_opener(f"{base.fullname}.{method}") for base in info.mro[1:]
+        )
 
     # -- summaries -------------------------------------------------------------------------
 
     def summary(self, fullname: str) -> Summary:
         """The summary of the function (or method) named `fullname`."""
+        if not self._daemon:
+            known = self._summaries.get(fullname)
+            if known is not None:
+                return known[1]  # outside dmypy a name's definition is fixed for the run
         module = self._module_of(fullname)
         if module is None:
             return _EMPTY
         file = module[1]
         if file.is_cache_skeleton or STORE in file.names:
             return self._read_store(module[0], file).get(fullname, _EMPTY)
+        hit = self._summaries.get(fullname)
+        if hit is not None and hit[0] is file:
+            return hit[1]  # library code and non-functions: nothing to summarize
         if _is_library(file):
+            self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
         func = _function_node(file, fullname[len(module[0]) + 1 :])
         if func is None:
+            self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
         body = func.body if isinstance(func, FuncDef) else func.func.body
-        hit = self._summaries.get(fullname)
         if hit is not None and hit[0] is body:
             return hit[1]
         if fullname in self._in_progress:
@@ -204,13 +239,9 @@ class Knowledge:
         return facts
 
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
-        marker = None
         if isinstance(func, Decorator):
-            for decorator in func.decorators:
-                if isinstance(decorator, RefExpr) and decorator.fullname in fullnames.MARKERS:
-                    marker = fullnames.MARKERS[decorator.fullname]
-            func = func.func
-        return Summary(marker, self._opens(func))
+            return Summary(_decorator_marker(func), self._opens(func.func))
+        return Summary(None, self._opens(func))
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
         """The first way the function's body opens a scope, as a chain of links."""
@@ -224,8 +255,7 @@ class Knowledge:
             found = self.summary(target)
             if found.opens is None or found.marker == fullnames.OWN:
                 continue
-            node = self._lookup(target)
-            params = session_params_of(node, self.config) if node is not None else []
+            params = self._params(target)
             if params and _passes_session(call, params):
                 continue
             display = target.rsplit(".", 1)[-1]
@@ -233,6 +263,15 @@ class Knowledge:
         return None
 
     # -- lookups ---------------------------------------------------------------------------
+
+    def _params(self, fullname: str) -> list[tuple[str, bool, int]]:
+        known = self._param_memo.get(fullname)
+        if known is None:
+            node = self._lookup(fullname)
+            known = session_params_of(node, self.config) if node is not None else []
+            if not self._daemon:
+                self._param_memo[fullname] = known
+        return known
 
     def _module_of(self, fullname: str) -> tuple[str, MypyFile] | None:
         modules = self._modules()
@@ -251,6 +290,13 @@ class Knowledge:
         if module is None:
             return None
         return _function_node(module[1], fullname[len(module[0]) + 1 :])
+
+
+def _decorator_marker(func: Decorator) -> str | None:
+    for decorator in func.decorators:
+        if isinstance(decorator, RefExpr) and decorator.fullname in fullnames.MARKERS:
+            return fullnames.MARKERS[decorator.fullname]
+    return None
 
 
 def _is_library(file: MypyFile) -> bool:

@@ -56,7 +56,8 @@ class SessionPlugin(Plugin):
         super().__init__(options)
         try:
             config = load_config(options.config_file)
-            self.knowledge = Knowledge(config, lambda: self._modules)
+            daemon = options.fine_grained_incremental
+            self.knowledge = Knowledge(config, lambda: self._modules, daemon=daemon)
         except ConfigError as exc:
             print(f"mypy-session: error: {exc}", file=sys.stderr)
             sys.exit(2)
@@ -79,20 +80,22 @@ class SessionPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """Calls of session-accepting functions and constructors, scope openers, functions
         that open a scope inside, and the markers themselves."""
-        return self._gate(fullname)
+        # Asked for every call mypy checks (twice per call): a dict lookup when memoized.
+        try:
+            return self._memo[fullname]
+        except KeyError:
+            return self._gate(fullname)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         """The same for methods (inherited ones too), plus commit() and friends on sessions."""
-        return self._gate(fullname)
+        try:
+            return self._memo[fullname]
+        except KeyError:
+            return self._gate(fullname)
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
-        # Runs for every call mypy checks: return None at once for everything else, or
-        # mypy's own hooks and other plugins' would be shadowed (notes: "Precedence").
-        if self._memoize:
-            try:
-                return self._memo[fullname]
-            except KeyError:
-                pass
+        # Return None for everything the plugin does not care about, or mypy's own hooks
+        # and other plugins' would be shadowed (notes: "Precedence").
         hook: Callable[[Any], Type] | None = self._guarded(self._hook_for, fullname)
         if self._memoize:
             self._memo[fullname] = hook

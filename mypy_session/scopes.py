@@ -1,11 +1,13 @@
 """One walk over a function body: which `with` scopes enclose each call.
 
 mypy gives a plugin no parent pointers, so the plugin walks a body once, on the first
-session-related call in it, and records for every call expression and every nested
-function or lambda (by identity) the `with` items around it, innermost first; the locals
-bound from calls; and, for nested definitions, which names are known to be `None` where
-they are defined (mypy's binder does not reach into nested functions, so closures need
-this syntactic narrowing). The result is cached per body object: dmypy keeps a FuncDef but
+session-related call in it. The walk visits statements only: for each simple statement
+and each header expression (a `with` item, an `if` condition...) it records a *region*:
+its source span, the `with` items around it (innermost first) and the names known to be
+`None` there (mypy's binder does not reach into nested functions, so closures need this
+syntactic narrowing). A call or lambda is placed by its position; the expressions of a
+region are looked at only when a call in it is asked about (most never are), which is
+also when `x or open()` / `a if x else open()` narrowing is applied. The result is cached per body object: dmypy keeps a FuncDef but
 swaps its body, which makes the cache miss exactly when it must.
 
 mypy's compiled visitors cannot be subclassed from interpreted code, so statements are
@@ -14,7 +16,8 @@ walked by hand; expressions are listed with `mypy.server.subexpr.get_subexpressi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mypy.nodes import (
@@ -53,12 +56,18 @@ from mypy.nodes import (
 from mypy.server.subexpr import get_subexpressions
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class WithItem:
     """One `with <expr> as <target>` item that encloses some code."""
 
     expr: Expression
     target: Expression | None
+    _opens: bool | None = None  # does `expr` call a scope opener? (asked once)
+
+    def opens(self, opener_name: Callable[[Expression], str | None]) -> bool:
+        if self._opens is None:
+            self._opens = opener_name(self.expr) is not None
+        return self._opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +97,46 @@ class WithBlock:
 
 
 @dataclass(slots=True)
+class Region:
+    """A simple statement or a header expression, with what holds throughout it."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+    point: DefPoint
+    node: Node
+    precise: dict[int, DefPoint] | None = None  # per call / lambda, computed on demand
+
+
+@dataclass(slots=True)
 class BodyScopes:
     """What the walk of one body found."""
 
-    calls: dict[int, DefPoint] = field(default_factory=dict)
+    regions: list[Region] = field(default_factory=list)  # in source order
     locals: list[LocalBinding] = field(default_factory=list)
     defs: dict[int, DefPoint] = field(default_factory=dict)
     withs: list[WithBlock] = field(default_factory=list)
     # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
     assigned: dict[int, NameExpr] = field(default_factory=dict)
     rebound: set[str] = field(default_factory=set)  # every name the body assigns
+    _starts: list[tuple[int, int]] | None = None
+
+    def point_of(self, node: Node) -> DefPoint | None:
+        """Where a call, nested function or lambda of this body sits."""
+        found = self.defs.get(id(node))
+        if found is not None:
+            return found
+        if self._starts is None:
+            self._starts = [region.start for region in self.regions]
+        pos = position(node)
+        index = bisect.bisect_right(self._starts, pos) - 1
+        if index < 0:
+            return None
+        region = self.regions[index]
+        if pos > region.end:
+            return None
+        if region.precise is None:
+            region.precise = _precise(region)
+        return region.precise.get(id(node), region.point)
 
 
 _cache: dict[int, tuple[object, BodyScopes]] = {}
@@ -202,10 +241,7 @@ class _Walker:
         if isinstance(stmt, AssertStmt):
             self.expressions(stmt.expr, scopes, none)
             return _narrow(stmt.expr, none)[0]  # past the assert, the condition holds
-        subs = get_subexpressions(stmt)
-        for expr in subs:
-            self.record(expr, scopes, none)
-        self.narrow_operands(subs, scopes, none)
+        self.region(stmt, scopes, none)
         return none
 
     def if_stmt(
@@ -266,37 +302,46 @@ class _Walker:
     def expressions(
         self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]
     ) -> None:
-        subs = [expr, *get_subexpressions(expr)]
-        for sub in subs:
-            self.record(sub, scopes, none)
-        self.narrow_operands(subs, scopes, none)
+        self.region(expr, scopes, none)
 
-    def narrow_operands(
-        self, subs: Sequence[Expression], scopes: tuple[WithItem, ...], none: frozenset[str]
-    ) -> None:
-        # `session or open()` and `x if session else open()`: mypy's binder leaves an
-        # instance "maybe falsy", so narrow by hand inside the other operand.
-        for sub in subs:
-            if isinstance(sub, OpExpr) and sub.op == "or":
-                _, if_false = _narrow(sub.left, none)
-                self.renarrow(sub.right, scopes, if_false)
-            elif isinstance(sub, ConditionalExpr):
-                if_true, if_false = _narrow(sub.cond, none)
-                self.renarrow(sub.if_expr, scopes, if_true)
-                self.renarrow(sub.else_expr, scopes, if_false)
+    def region(self, node: Node, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
+        start = position(node)
+        end = (node.end_line or node.line, node.end_column if node.end_line else 10**9)
+        self.out.regions.append(Region(start, (end[0], end[1] or 10**9), DefPoint(scopes, start, none), node))
 
-    def renarrow(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
-        for sub in (expr, *get_subexpressions(expr)):
-            if isinstance(sub, CallExpr):
-                known = self.out.calls.get(id(sub))
-                extra = known.known_none if known is not None else frozenset()
-                self.out.calls[id(sub)] = DefPoint(scopes, position(sub), none | extra)
 
-    def record(self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
-        if isinstance(expr, CallExpr):
-            self.out.calls[id(expr)] = DefPoint(scopes, position(expr), none)
-        elif isinstance(expr, LambdaExpr):
-            self.out.defs[id(expr)] = DefPoint(scopes, position(expr), none)
+def _precise(region: Region) -> dict[int, DefPoint]:
+    """Every call and lambda of a region, with `or` / conditional narrowing applied."""
+    scopes, none = region.point.scopes, region.point.known_none
+    node = region.node
+    subs: list[Expression] = list(get_subexpressions(node))
+    if isinstance(node, Expression):
+        subs.insert(0, node)
+    out: dict[int, DefPoint] = {}
+    for sub in subs:
+        if isinstance(sub, (CallExpr, LambdaExpr)):
+            out[id(sub)] = DefPoint(scopes, position(sub), none)
+    # `session or open()` and `x if session else open()`: mypy's binder leaves an
+    # instance "maybe falsy", so narrow by hand inside the other operand.
+    for sub in subs:
+        if isinstance(sub, OpExpr) and sub.op == "or":
+            _, if_false = _narrow(sub.left, none)
+            _renarrow(sub.right, scopes, if_false, out)
+        elif isinstance(sub, ConditionalExpr):
+            if_true, if_false = _narrow(sub.cond, none)
+            _renarrow(sub.if_expr, scopes, if_true, out)
+            _renarrow(sub.else_expr, scopes, if_false, out)
+    return out
+
+
+def _renarrow(
+    expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str], out: dict[int, DefPoint]
+) -> None:
+    for sub in (expr, *get_subexpressions(expr)):
+        if isinstance(sub, CallExpr):
+            known = out.get(id(sub))
+            extra = known.known_none if known is not None else frozenset()
+            out[id(sub)] = DefPoint(scopes, position(sub), none | extra)
 
 
 def _bound_names(target: Expression | None) -> frozenset[str]:

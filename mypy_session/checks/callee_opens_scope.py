@@ -11,8 +11,11 @@ from mypy_session.facts import CallSite
 
 def check_callee_opens_scope(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report the call with the chain that reaches the opener."""
-    opens, held = site.callee.opens, site.held
-    if opens is None or held is None or site.callee.params or site.in_own_transaction:
+    opens = site.callee.opens
+    if opens is None or site.callee.params or site.in_own_transaction:
+        return
+    held = site.held
+    if held is None:
         return
     name = site.callee.display
     chain = " -> ".join((name.rsplit(".", 1)[-1], *opens))

@@ -17,8 +17,10 @@ _DESCRIBE = {
 def check_mismatch(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report the outer maybe-None parameter inside a scope or an `_impl`, a literal None,
     or a freshly opened session passed where a session is held."""
+    if site.param is None or site.passed not in _DESCRIBE:
+        return
     held = site.held
-    if held is None or site.param is None or site.passed not in _DESCRIBE:
+    if held is None:
         return
     passed = _DESCRIBE[site.passed].format(text=site.passed_text)
     message = errorcodes.mismatch(site.callee.display, passed, held.text, site.param)

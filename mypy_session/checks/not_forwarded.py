@@ -11,8 +11,10 @@ from mypy_session.facts import NOTHING, CallSite
 
 def check_forwarded(site: CallSite, api: CheckerPluginInterface) -> None:
     """Report a call that passes nothing for the session parameter while one is held."""
+    if site.param is None or site.passed != NOTHING:
+        return
     held, callee = site.held, site.callee
-    if site.param is None or site.passed != NOTHING or held is None:
+    if held is None:
         return
     if site.required or callee.marker == fullnames.OWN:
         # A required parameter left out is already mypy's own `call-arg` error; an
