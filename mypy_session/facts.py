@@ -81,6 +81,9 @@ def call_site(
     if site.passed == NOTHING and site.param is not None and sight.held is None:
         site = _with_detached_use(site, ctx, function, api, knowledge)
     if callee.opener:
+        if _passes_held(call, sight):
+            # `session_scope(session)`: an opener handed the held session reuses it.
+            return _replace(site, callee=replace(callee, opener=False))
         text = knowledge.opener_name(call) or f"{callee.display}()"
         site = _with_detached_returns(_replace(site, opener_text=text), call, function, api)
     return site
@@ -118,11 +121,25 @@ def _classify(arg: Expression, sight: Sight, knowledge: Knowledge) -> str:
         return HELD
     var = _var(arg)
     for candidate in sight.visible:
-        if candidate is held:
+        if candidate is held or candidate.held:
+            # Another session that is also held (a second parameter, an outer scope
+            # already reported as nested) is the caller's deliberate choice.
             continue
         if (var is not None and candidate.var is var) or (var is None and candidate.text == text):
-            return OTHER
+            return OTHER  # the outer maybe-None parameter inside a scope or an `_impl`
     return UNKNOWN
+
+
+def _passes_held(call: CallExpr, sight: Sight) -> bool:
+    if not call.args:
+        return False
+    held = sight.held
+    if held is None:
+        return False
+    return any(
+        _render(arg) == held.text or (held.var is not None and _var(arg) is held.var)
+        for arg in call.args
+    )
 
 
 def _with_detached_use(

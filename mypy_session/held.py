@@ -242,8 +242,8 @@ def _own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str,
 def _held_attribute(func: FuncItem, knowledge: Knowledge, point: _Point) -> HeldSession | None:
     if not isinstance(func, FuncDef) or func.info is FUNC_NO_INFO or func.is_static:
         return None
-    if func.is_class or not func.arguments:
-        return None
+    if func.is_class or not func.arguments or func.name in ("__init__", "__new__"):
+        return None  # a constructor is where the attribute gets its session
     self_name = func.arguments[0].variable.name
     for name in _session_attributes(func.info, knowledge):
         if not _attribute_is_none(func, name, point):

@@ -128,7 +128,7 @@ class Knowledge:
 
     def constructor_opens(self, info: TypeInfo) -> bool:
         """Does instantiating this class open a session (Session(...), subclasses)?"""
-        return any(self.stub_markers.get(f"{base.fullname}.__init__") == fullnames.OPENER for base in info.mro)
+        return any(self.is_opener(f"{base.fullname}.__init__") for base in info.mro)
 
     def opener_name(self, expr: Expression) -> str | None:
         """If `expr` calls a scope opener, how to show it ("session_scope()"), else None."""

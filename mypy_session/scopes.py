@@ -39,6 +39,7 @@ from mypy.nodes import (
     IfStmt,
     LambdaExpr,
     MatchStmt,
+    MemberExpr,
     MypyFile,
     NameExpr,
     Node,
@@ -411,9 +412,19 @@ def _collect_returns(statements: Sequence[Statement], out: list[ReturnStmt]) -> 
 
 
 def uses_within(stmt: WithStmt, var: object) -> bool:
-    """Does the `with` body refer to the variable `var`?"""
+    """Does the `with` body use the variable `var` (other than re-attaching it with
+    `session.merge(var)`)?"""
     for inner in stmt.body.body:
-        for expr in get_subexpressions(inner):
-            if isinstance(expr, NameExpr) and expr.node is var:
+        subs = get_subexpressions(inner)
+        merged = {
+            id(arg)
+            for expr in subs
+            if isinstance(expr, CallExpr)
+            and isinstance(expr.callee, MemberExpr)
+            and expr.callee.name == "merge"
+            for arg in expr.args
+        }
+        for expr in subs:
+            if isinstance(expr, NameExpr) and expr.node is var and id(expr) not in merged:
                 return True
     return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mypy.plugin import CheckerPluginInterface
 
-from mypy_session import errorcodes
+from mypy_session import errorcodes, fullnames
 from mypy_session.facts import FRESH, LITERAL_NONE, OTHER, CallSite
 
 _DESCRIBE = {
@@ -19,6 +19,8 @@ def check_mismatch(site: CallSite, api: CheckerPluginInterface) -> None:
     or a freshly opened session passed where a session is held."""
     if site.param is None or site.passed not in _DESCRIBE:
         return
+    if site.callee.marker == fullnames.OWN:
+        return  # an OwnTransaction callee may be handed None on purpose
     held = site.held
     if held is None:
         return
