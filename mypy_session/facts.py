@@ -20,23 +20,23 @@ from mypy.nodes import (
     MypyFile,
     NameExpr,
     ReturnStmt,
+    Var,
 )
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Instance, Type, get_proper_type
 
 from mypy_session import fullnames
-from mypy_session.held import HeldSession, Sight, sight_at_call
+from mypy_session.held import HeldSession, Sight, passed_parameter, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance
 
 # How the argument passed for the session parameter relates to the held session.
 NOTHING: Final = "nothing"
-HELD: Final = "held"
+PASSED: Final = "passed"  # a session (the held one, or another one that is held too)
 LITERAL_NONE: Final = "None"
 FRESH: Final = "fresh"  # a newly opened session
-OTHER: Final = "other"  # another session variable in sight
-UNKNOWN: Final = "unknown"
+OTHER: Final = "other"  # a parameter that is not the held session
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,32 +102,34 @@ def _with_argument(
     kinds = ctx.arg_kinds[index]
     passed, text = NOTHING, ""
     if args:
-        passed, text = UNKNOWN, _render(args[0])
+        passed, text = PASSED, _render(args[0])
         if len(args) == 1 and not kinds[0].is_star():
-            passed = _classify(args[0], site.sight, knowledge)
+            passed = _classify(args[0], ctx, site.sight, knowledge)
     return _replace(
         site, param=name, required=name not in site.callee.optional, passed=passed, passed_text=text
     )
 
 
-def _classify(arg: Expression, sight: Sight, knowledge: Knowledge) -> str:
-    held = sight.held
+def _classify(
+    arg: Expression, ctx: FunctionContext | MethodContext, sight: Sight, knowledge: Knowledge
+) -> str:
+    """How the argument relates to the held session. Decided without computing the held
+    session (the costly part): only a parameter that is not the held one can be a
+    mismatch; any other name or attribute is the held session or another held one."""
     if isinstance(arg, NameExpr) and arg.fullname == "builtins.None":
         return LITERAL_NONE
     if knowledge.opener_name(arg.expr if isinstance(arg, AwaitExpr) else arg) is not None:
         return FRESH
-    text = _render(arg)
-    if held is not None and (text == held.text or (held.var is not None and _var(arg) is held.var)):
-        return HELD
-    var = _var(arg)
-    for candidate in sight.visible:
-        if candidate is held or candidate.held:
-            # Another session that is also held (a second parameter, an outer scope
-            # already reported as nested) is the caller's deliberate choice.
-            continue
-        if (var is not None and candidate.var is var) or (var is None and candidate.text == text):
-            return OTHER  # the outer maybe-None parameter inside a scope or an `_impl`
-    return UNKNOWN
+    if isinstance(arg, NameExpr) and isinstance(arg.node, Var):
+        api = cast(TypeChecker, ctx.api)
+        kind = passed_parameter(api, arg.node, knowledge)
+        if kind == "maybe":
+            # Only here is the held session needed: is the parameter itself the held one?
+            held = sight.held
+            return PASSED if held is None or held.var is arg.node else OTHER
+        if kind is not None:
+            return OTHER
+    return PASSED
 
 
 def _passes_held(call: CallExpr, sight: Sight) -> bool:

@@ -37,7 +37,7 @@ from mypy.types import Type
 
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import DefPoint, WithItem, position, scopes_of
-from mypy_session.vocabulary import is_any, is_none, session_kind
+from mypy_session.vocabulary import OPTIONAL, is_any, is_none, session_kind
 
 WITH: Final = "with"
 LOCAL: Final = "local"
@@ -97,9 +97,20 @@ class Sight:
 
 def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sight:
     """The innermost session held where `call` is being checked, and the others in sight."""
-    stack = api.scope.stack
+    stack = list(api.scope.stack)
     func = api.scope.current_function()
     container: FuncItem | MypyFile = func if func is not None else _module(stack)
+    return Sight(_candidates_at(api, call, container, stack, knowledge))
+
+
+def _candidates_at(
+    api: TypeChecker,
+    call: CallExpr,
+    container: FuncItem | MypyFile,
+    stack: list[TypeInfo | FuncItem | MypyFile],
+    knowledge: Knowledge,
+) -> Iterator[HeldSession]:
+    # A generator: the body walk happens only if a check asks for the held session.
     found = scopes_of(container).point_of(call)
     if found is None:
         here = _Point((), position(call), frozenset(), binder=api)
@@ -107,7 +118,36 @@ def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sig
         # mypy's binder does not narrow `if not session:` (an instance may be falsy),
         # so the syntactic narrowing of the walk is consulted too.
         here = _Point(found.scopes, found.position, found.known_none, binder=api)
-    return Sight(_in_sight(container, here, list(stack), knowledge))
+    yield from _in_sight(container, here, stack, knowledge)
+
+
+def passed_parameter(api: TypeChecker, var: Var, knowledge: Knowledge) -> str | None:
+    """Without walking the body: is `var`, passed for a session parameter, a parameter
+    that may not be the held session? "narrowed" (an own session parameter that mypy
+    narrows to None here), "maybe" (an own parameter still `Session | None` here: the
+    mismatch if a scope inside holds another session), "outer" (an enclosing function's
+    parameter, while this function has a session parameter of its own: the
+    `_impl(sess)` case), or None (anything else: a held session or a local)."""
+    func = api.scope.current_function()
+    if func is None:
+        return None
+    own = own_session_params(func, knowledge)
+    for _, param in own:
+        if param is var:
+            probe = NameExpr(var.name)
+            probe.node = var
+            narrowed = api.binder.get(probe)
+            if is_none(narrowed):
+                return "narrowed"
+            current = narrowed if narrowed is not None else var.type
+            return "maybe" if session_kind(current, knowledge.config) == OPTIONAL else None
+    if not own:
+        return None
+    for entry in api.scope.stack:
+        if isinstance(entry, FuncItem) and entry is not func:
+            if any(arg.variable is var for arg in entry.arguments):
+                return "outer"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
