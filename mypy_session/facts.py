@@ -67,47 +67,49 @@ class CallSite:
 def call_site(
     ctx: FunctionContext | MethodContext, callee: Callee, knowledge: Knowledge
 ) -> CallSite | None:
-    """Facts about the call being checked."""
+    """Facts about the call being checked (built once: this runs for every session call)."""
     call = ctx.context
     if not isinstance(call, CallExpr):
         return None
     api = cast(TypeChecker, ctx.api)
-    sight = sight_at_call(api, call, knowledge)
-    function = api.scope.current_function()
-    own = (callee.opener or callee.opens is not None) and _marked_own(api, knowledge)
-    site = CallSite(callee, call, sight, in_own_transaction=own)
+    sight = sight_at_call(api, call, knowledge)  # lazy: walks the body only if asked
+    facts: dict[str, object] = {}
     if callee.params:
-        site = _with_argument(site, ctx, knowledge)
-    if site.passed == NOTHING and site.param is not None and sight.held is None:
-        site = _with_detached_use(site, ctx, function, api, knowledge)
+        argument = _argument(ctx, callee, sight, knowledge)
+        if argument is not None:
+            param, passed, text = argument
+            facts.update(param=param, required=param not in callee.optional)
+            facts.update(passed=passed, passed_text=text)
+            if passed == NOTHING and sight.held is None:
+                facts.update(_detached_use(call, ctx, api, knowledge))
+    if callee.opener or callee.opens is not None:
+        facts["in_own_transaction"] = _marked_own(api, knowledge)
     if callee.opener:
         if _passes_held(call, sight):
             # `session_scope(session)`: an opener handed the held session reuses it.
-            return _replace(site, callee=replace(callee, opener=False))
-        text = knowledge.opener_name(call) or f"{callee.display}()"
-        site = _with_detached_returns(_replace(site, opener_text=text), call, function, api)
-    return site
+            callee = replace(callee, opener=False)
+        else:
+            facts["opener_text"] = knowledge.opener_name(call) or f"{callee.display}()"
+            facts["detached_returns"] = _detached_returns(call, sight, api)
+    return CallSite(callee, call, sight, **facts)  # type: ignore[arg-type]
 
 
-def _with_argument(
-    site: CallSite, ctx: FunctionContext | MethodContext, knowledge: Knowledge
-) -> CallSite:
-    params = site.callee.params
+def _argument(
+    ctx: FunctionContext | MethodContext, callee: Callee, sight: Sight, knowledge: Knowledge
+) -> tuple[str, str, str] | None:
+    """(the session parameter's name, what is passed for it, how that reads)."""
     for index, name in enumerate(ctx.callee_arg_names):
-        if name is not None and name in params:
+        if name is not None and name in callee.params:
             break
     else:  # an overload item or a bound signature without the parameter
-        return site
+        return None
     args = ctx.args[index]
-    kinds = ctx.arg_kinds[index]
-    passed, text = NOTHING, ""
-    if args:
-        passed, text = PASSED, _render(args[0])
-        if len(args) == 1 and not kinds[0].is_star():
-            passed = _classify(args[0], ctx, site.sight, knowledge)
-    return _replace(
-        site, param=name, required=name not in site.callee.optional, passed=passed, passed_text=text
-    )
+    if not args:
+        return name, NOTHING, ""
+    passed = PASSED
+    if len(args) == 1 and not ctx.arg_kinds[index][0].is_star():
+        passed = _classify(args[0], ctx, sight, knowledge)
+    return name, passed, _render(args[0])
 
 
 def _classify(
@@ -144,33 +146,28 @@ def _passes_held(call: CallExpr, sight: Sight) -> bool:
     )
 
 
-def _with_detached_use(
-    site: CallSite,
-    ctx: FunctionContext | MethodContext,
-    function: FuncItem | None,
-    api: TypeChecker,
-    knowledge: Knowledge,
-) -> CallSite:
+def _detached_use(
+    call: CallExpr, ctx: FunctionContext | MethodContext, api: TypeChecker, knowledge: Knowledge
+) -> dict[str, object]:
     if not is_mapped_instance(_awaited(ctx.default_return_type)):
-        return site
-    container = function if function is not None else _module(api)
-    body = scopes_of(container)
-    name = body.assigned.get(id(site.context))
+        return {}
+    function = api.scope.current_function()
+    body = scopes_of(function if function is not None else _module(api))
+    name = body.assigned.get(id(call))
     if name is None or name.node is None:
-        return site
-    after = (site.context.line, site.context.column)
+        return {}
+    after = (call.line, call.column)
     for block in body.withs:
         if (block.stmt.line, block.stmt.column) <= after:
             continue
         held = _scope_holder(block, knowledge)
         if held is not None and uses_within(block.stmt, name.node):
-            return _replace(
-                site,
-                detached_name=name.name,
-                detached_scope_line=block.stmt.line,
-                detached_scope_held=held,
-            )
-    return site
+            return {
+                "detached_name": name.name,
+                "detached_scope_line": block.stmt.line,
+                "detached_scope_held": held,
+            }
+    return {}
 
 
 def _scope_holder(block: WithBlock, knowledge: Knowledge) -> str | None:
@@ -184,20 +181,19 @@ def _scope_holder(block: WithBlock, knowledge: Knowledge) -> str | None:
     return None
 
 
-def _with_detached_returns(
-    site: CallSite, call: CallExpr, function: FuncItem | None, api: TypeChecker
-) -> CallSite:
-    if function is None or site.held is not None:
-        return site
+def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[ReturnStmt, ...]:
+    function = api.scope.current_function()
+    if function is None:
+        return ()
     ret_type = getattr(function.type, "ret_type", None)
     if function.is_coroutine:
         ret_type = _coroutine_result(ret_type)
-    if not is_mapped_instance(ret_type):
-        return site
+    if not is_mapped_instance(ret_type) or sight.held is not None:
+        return ()
     for block in scopes_of(function).withs:
         if any(item.expr is call for item in block.items):
-            return _replace(site, detached_returns=tuple(returns_within(block.stmt)))
-    return site
+            return tuple(returns_within(block.stmt))
+    return ()
 
 
 def _marked_own(api: TypeChecker, knowledge: Knowledge) -> bool:
@@ -242,6 +238,3 @@ def _render(expr: Expression) -> str:
         return f"await {_render(expr.expr)}"
     return "an expression"
 
-
-def _replace(site: CallSite, **changes: object) -> CallSite:
-    return replace(site, **changes)  # type: ignore[arg-type]
