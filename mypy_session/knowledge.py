@@ -88,6 +88,7 @@ class Knowledge:
         self._in_progress: set[str] = set()
         self._openers: dict[str, bool] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
+        self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
 
     # -- cache key ------------------------------------------------------------------------
 
@@ -246,21 +247,44 @@ class Knowledge:
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
         """The first way the function's body opens a scope, as a chain of links."""
         for call in _calls_in(func.body.body):
-            name = self.opener_name(call)
-            if name is not None:
-                return (name,)
             target = _callee_fullname(call, func)
             if target is None:
+                # SessionLocal(), SessionLocal.begin(), sessionmaker()(), obj.session_scope()
+                name = self.opener_name(call)
+                if name is not None:
+                    return (name,)
                 continue
-            found = self.summary(target)
-            if found.opens is None or found.marker == fullnames.OWN:
+            callee = call.callee
+            step = self._step(target, callee.node if isinstance(callee, RefExpr) else None)
+            if step is None:
                 continue
-            params = self._params(target)
+            links, params = step
             if params and _passes_session(call, params):
                 continue
-            display = target.rsplit(".", 1)[-1]
-            return (display, *found.opens)
+            return links
         return None
+
+    def _step(
+        self, target: str, node: SymbolNode | None
+    ) -> tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None:
+        """What calling `target` opens, if anything: (the links of the chain from it, its
+        session parameters, which stop the chain when the call passes a session)."""
+        if target in self._steps:
+            return self._steps[target]
+        display = target.rsplit(".", 1)[-1]
+        step: tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None = None
+        if isinstance(node, TypeInfo):
+            if self.constructor_opens(node):
+                step = ((f"{display}()",), [])
+        elif self.is_opener(target):
+            step = ((f"{display}()",), [])
+        else:
+            found = self.summary(target)
+            if found.opens is not None and found.marker != fullnames.OWN:
+                step = ((display, *found.opens), self._params(target))
+        if not self._daemon and target not in self._in_progress:
+            self._steps[target] = step
+        return step
 
     # -- lookups ---------------------------------------------------------------------------
 
