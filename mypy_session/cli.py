@@ -1,7 +1,9 @@
 """The `mypy-session` command line (SPEC section 7).
 
 `check [mypy args...]` runs mypy itself with the plugin on: the same output and exit status
-as mypy. mypy takes plugins only from its config file, so where the project's config does
+as mypy. `dmypy [dmypy args...]` runs mypy's daemon client with the plugin's error codes
+registered first (see docs/known-problems.md: `dmypy run` otherwise crashes when the
+config names one of them globally). mypy takes plugins only from its config file, so where the project's config does
 not list the plugin, `check` runs mypy on a copy of that config, written beside it (paths
 in it keep meaning what they meant) with the plugin added, and removes the copy after.
 """
@@ -41,11 +43,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="run mypy with the plugin on (all further arguments go to mypy)",
         add_help=False,
     )
-    if not args or args[0] not in {"check"}:
+    commands.add_parser(
+        "dmypy",
+        help="run mypy's daemon client (dmypy) with the plugin's error codes known",
+        add_help=False,
+    )
+    if not args or args[0] not in {"check", "dmypy"}:
         parser.parse_args(args)
         parser.print_help()
         sys.exit(2)
+    if args[0] == "dmypy":
+        sys.exit(dmypy(args[1:]))
     sys.exit(check(args[1:]))
+
+
+def dmypy(dmypy_args: list[str]) -> int:
+    """Run `dmypy` with this plugin's error codes registered in this process.
+
+    The daemon compares the configured options before it loads plugins, and an unknown
+    code in a global `disable_error_code` / `enable_error_code` is a KeyError there. On
+    POSIX the daemon is forked from this process, so importing the codes first is enough.
+    """
+    import mypy_session.errorcodes  # noqa: F401 - registers the codes with mypy
+    from mypy.dmypy.client import main as dmypy_main
+
+    try:
+        dmypy_main(dmypy_args)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    return 0
 
 
 def check(mypy_args: list[str]) -> int:

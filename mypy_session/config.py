@@ -50,6 +50,7 @@ class SessionConfig:
         "marker_stubs",
         "scope_factories",
         "scope_factory_names",
+        "session_classes",
         "session_param_names",
         "session_types",
     )
@@ -83,6 +84,9 @@ class SessionConfig:
         self.marker_stubs = marker_stubs
         self.guarded: dict[str, tuple[str, ...]] = dict(guarded or {})
         self.baseline = baseline
+        # Which classes are session types, by class object (a new object after a dmypy
+        # reload is a new key), filled in as classes are met.
+        self.session_classes: dict[object, bool] = {}
 
     def to_json(self) -> dict[str, Any]:
         """What goes into mypy's cache key via `report_config_data`."""

@@ -251,12 +251,13 @@ _params_cache: dict[int, tuple[FuncItem, object, list[tuple[str, Var]]]] = {}
 
 
 def own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str, Var]]:
-    """The function's own session parameters, with the variables that hold them."""
+    """The function's own session parameters, with the variables that hold them.
+    Cached per function and body (dmypy swaps a changed function's body)."""
     hit = _params_cache.get(id(func))
-    if hit is not None and hit[0] is func and hit[1] is func.type:
+    if hit is not None and hit[0] is func and hit[1] is func.body:
         return hit[2]
     found = _own_session_params(func, knowledge)
-    _params_cache[id(func)] = (func, func.type, found)
+    _params_cache[id(func)] = (func, func.body, found)
     return found
 
 

@@ -23,6 +23,7 @@ from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
     FUNC_NO_INFO,
+    Block,
     GDEF,
     CallExpr,
     ClassDef,
@@ -87,6 +88,7 @@ class Knowledge:
         self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
         self._in_progress: set[str] = set()
         self._openers: dict[str, bool] = {}
+        self._method_openers: dict[tuple[TypeInfo, str], bool] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
 
@@ -160,9 +162,13 @@ class Knowledge:
         return None
 
     def _method_opens(self, info: TypeInfo, method: str) -> bool:
-        return self.is_opener(f"{info.fullname}.{method}") or any(
-            self.is_opener(f"{base.fullname}.{method}") for base in info.mro[1:]
-        )
+        key = (info, method)
+        known = self._method_openers.get(key)
+        if known is None:
+            known = any(self.is_opener(f"{base.fullname}.{method}") for base in info.mro)
+            if not self._daemon:
+                self._method_openers[key] = known
+        return known
 
     # -- summaries -------------------------------------------------------------------------
 
@@ -246,7 +252,7 @@ class Knowledge:
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
         """The first way the function's body opens a scope, as a chain of links."""
-        for call in _calls_in(func.body.body):
+        for call in _calls_in(func.body):
             target = _callee_fullname(call, func)
             if target is None:
                 # SessionLocal(), SessionLocal.begin(), sessionmaker()(), obj.session_scope()
@@ -361,11 +367,9 @@ def _function_node(file: MypyFile, relative: str) -> FuncDef | Decorator | None:
     return node if isinstance(node, (FuncDef, Decorator)) else None
 
 
-def _calls_in(body: list[Statement]) -> Iterator[CallExpr]:
-    for stmt in body:
-        for expr in get_subexpressions(stmt):
-            if isinstance(expr, CallExpr):
-                yield expr
+def _calls_in(body: Block) -> list[CallExpr]:
+    # One call into mypy's compiled traversal per body, in source order.
+    return [expr for expr in get_subexpressions(body) if isinstance(expr, CallExpr)]
 
 
 def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:

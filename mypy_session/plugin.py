@@ -31,7 +31,7 @@ from mypy_session.config import ConfigError, load_config
 from mypy_session.facts import CallSite, call_site
 from mypy_session.knowledge import Knowledge
 from mypy_session.version import __version__
-from mypy_session.vocabulary import Callee, display_name, is_session_instance, session_params_of
+from mypy_session.vocabulary import Callee, display_name, is_session_class, session_params_of
 
 # Set to re-raise instead of skipping code the plugin cannot understand (tests set it).
 DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
@@ -47,6 +47,20 @@ CHECKS: Final[tuple[Callable[[CallSite, Any], None], ...]] = (
 )
 
 _Ctx = TypeVar("_Ctx", FunctionContext, MethodContext)
+
+# Plugin hooks (each takes one name, returns a hook or None) this plugin does not use.
+_UNUSED_HOOKS: Final = (
+    "get_type_analyze_hook",
+    "get_function_signature_hook",
+    "get_method_signature_hook",
+    "get_attribute_hook",
+    "get_class_attribute_hook",
+    "get_class_decorator_hook",
+    "get_metaclass_hook",
+    "get_base_class_hook",
+    "get_customize_class_mro_hook",
+    "get_dynamic_class_hook",
+)
 
 
 class SessionPlugin(Plugin):
@@ -65,7 +79,18 @@ class SessionPlugin(Plugin):
         # A fullname's node never changes within one mypy run, but dmypy re-analyses
         # modules in place, so the memo is only used outside the daemon.
         self._memoize = not options.fine_grained_incremental
-        self._memo: dict[str, Callable[[Any], Type] | None] = {}
+        self._memo = _Memo(self._gate)
+        if self._memoize:
+            # mypy asks for a hook for every call it checks, twice per call: answer known
+            # names from the dict itself, with no Python frame (instance attributes win
+            # over the methods below, which remain the documented entry points).
+            setattr(self, "get_function_hook", self._memo.__getitem__)
+            setattr(self, "get_method_hook", self._memo.__getitem__)
+        # The hooks this plugin never uses are asked for constantly too (every attribute
+        # access, every annotation...). A bound `{}.get` answers None with no Python frame.
+        nothing: dict[str, None] = {}
+        for name in _UNUSED_HOOKS:
+            setattr(self, name, nothing.get)
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
@@ -80,25 +105,16 @@ class SessionPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """Calls of session-accepting functions and constructors, scope openers, functions
         that open a scope inside, and the markers themselves."""
-        # Asked for every call mypy checks (twice per call): a dict lookup when memoized.
-        try:
-            return self._memo[fullname]
-        except KeyError:
-            return self._gate(fullname)
+        return self._gate(fullname)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         """The same for methods (inherited ones too), plus commit() and friends on sessions."""
-        try:
-            return self._memo[fullname]
-        except KeyError:
-            return self._gate(fullname)
+        return self._gate(fullname)
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
         # Return None for everything the plugin does not care about, or mypy's own hooks
         # and other plugins' would be shadowed (notes: "Precedence").
         hook: Callable[[Any], Type] | None = self._guarded(self._hook_for, fullname)
-        if self._memoize:
-            self._memo[fullname] = hook
         return hook
 
     def _hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
@@ -145,7 +161,7 @@ class SessionPlugin(Plugin):
         info = sym.node if sym is not None else None
         if not isinstance(info, TypeInfo):
             return False
-        return is_session_instance_info(info, self.knowledge)
+        return is_session_class(info, self.knowledge.config)
 
     def _lookup(self, fullname: str) -> SymbolNode | None:
         sym = self.lookup_fully_qualified(fullname)
@@ -170,8 +186,16 @@ class SessionPlugin(Plugin):
             return None
 
 
-def is_session_instance_info(info: TypeInfo, knowledge: Knowledge) -> bool:
-    return any(base.fullname in knowledge.config.session_types for base in info.mro)
+class _Memo(dict[str, Callable[[Any], Type] | None]):
+    """Hooks by callee name; a name not seen yet is asked of the gate once."""
+
+    def __init__(self, gate: Callable[[str], Callable[[Any], Type] | None]) -> None:
+        super().__init__()
+        self._gate = gate
+
+    def __missing__(self, fullname: str) -> Callable[[Any], Type] | None:
+        hook = self[fullname] = self._gate(fullname)
+        return hook
 
 
 def _skipped(ctx: FunctionContext | MethodContext) -> bool:
@@ -220,4 +244,4 @@ def plugin(version: str) -> type[Plugin]:
     return SessionPlugin
 
 
-__all__ = ["SessionPlugin", "is_session_instance", "plugin"]
+__all__ = ["SessionPlugin", "plugin"]

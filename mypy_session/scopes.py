@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from mypy.nodes import (
     AssertStmt,
@@ -31,6 +32,8 @@ from mypy.nodes import (
     ComparisonExpr,
     ConditionalExpr,
     ContinueStmt,
+    DelStmt,
+    ExpressionStmt,
     Decorator,
     Expression,
     ForStmt,
@@ -46,6 +49,7 @@ from mypy.nodes import (
     OpExpr,
     OperatorAssignmentStmt,
     OverloadedFuncDef,
+    PassStmt,
     RaiseStmt,
     ReturnStmt,
     Statement,
@@ -103,7 +107,8 @@ class Region:
 
     start: tuple[int, int]
     end: tuple[int, int]
-    point: DefPoint
+    scopes: tuple[WithItem, ...]
+    known_none: frozenset[str]
     node: Node
     precise: dict[int, DefPoint] | None = None  # per call / lambda, computed on demand
 
@@ -137,7 +142,8 @@ class BodyScopes:
             return None
         if region.precise is None:
             region.precise = _precise(region)
-        return region.precise.get(id(node), region.point)
+        found = region.precise.get(id(node))
+        return found if found is not None else DefPoint(region.scopes, pos, region.known_none)
 
 
 _cache: dict[int, tuple[object, BodyScopes]] = {}
@@ -176,6 +182,9 @@ class _Walker:
     def statement(
         self, stmt: Statement, scopes: tuple[WithItem, ...], none: frozenset[str]
     ) -> frozenset[str]:
+        if type(stmt) in _SIMPLE:  # most statements: one region, nothing else to learn
+            self.region(stmt, scopes, none)
+            return none
         if isinstance(stmt, Block):
             return self.block(stmt.body, scopes, none)
         if isinstance(stmt, WithStmt):
@@ -225,9 +234,8 @@ class _Walker:
         if isinstance(stmt, ClassDef):
             return none  # methods of a nested class are functions of their own
         if isinstance(stmt, AssignmentStmt):
-            self.expressions(stmt.rvalue, scopes, none)
+            self.region(stmt, scopes, none)
             for lvalue in stmt.lvalues:
-                self.expressions(lvalue, scopes, none)
                 none = none - self.bind(lvalue)
             rvalue = stmt.rvalue.expr if isinstance(stmt.rvalue, AwaitExpr) else stmt.rvalue
             if isinstance(rvalue, CallExpr):
@@ -296,6 +304,9 @@ class _Walker:
             self.out.defs[id(func)] = DefPoint(scopes, position(func), none)
 
     def bind(self, target: Expression | None) -> frozenset[str]:
+        if isinstance(target, NameExpr):  # the common case, without building a set
+            self.out.rebound.add(target.name)
+            return frozenset((target.name,))
         names = _bound_names(target)
         self.out.rebound.update(names)
         return names
@@ -306,14 +317,14 @@ class _Walker:
         self.region(expr, scopes, none)
 
     def region(self, node: Node, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
-        start = position(node)
-        end = (node.end_line or node.line, node.end_column if node.end_line else 10**9)
-        self.out.regions.append(Region(start, (end[0], end[1] or 10**9), DefPoint(scopes, start, none), node))
+        end_line = node.end_line
+        end = (end_line, node.end_column or _FAR) if end_line else (node.line, _FAR)
+        self.out.regions.append(Region((node.line, node.column), end, scopes, none, node))
 
 
 def _precise(region: Region) -> dict[int, DefPoint]:
     """Every call and lambda of a region, with `or` / conditional narrowing applied."""
-    scopes, none = region.point.scopes, region.point.known_none
+    scopes, none = region.scopes, region.known_none
     node = region.node
     subs: list[Expression] = list(get_subexpressions(node))
     if isinstance(node, Expression):
@@ -343,6 +354,12 @@ def _renarrow(
             known = out.get(id(sub))
             extra = known.known_none if known is not None else frozenset()
             out[id(sub)] = DefPoint(scopes, position(sub), none | extra)
+
+
+_FAR: Final = 10**9
+# Statements with no nested block and nothing the walk learns from (no binding, narrowing
+# or definition): each is a single region.
+_SIMPLE: Final = frozenset((ExpressionStmt, ReturnStmt, RaiseStmt, DelStmt, PassStmt))
 
 
 def _bound_names(target: Expression | None) -> frozenset[str]:

@@ -43,8 +43,17 @@ def is_session_instance(typ: Type | None, config: SessionConfig) -> bool:
     """Is `typ` (after narrowing) a session: a session class, a subclass, a protocol?"""
     proper = get_proper_type(typ)
     if isinstance(proper, Instance):
-        return any(base.fullname in config.session_types for base in proper.type.mro)
+        return is_session_class(proper.type, config)
     return False
+
+
+def is_session_class(info: TypeInfo, config: SessionConfig) -> bool:
+    """Is the class (or one of its bases) a session type? Memoized per class object."""
+    known = config.session_classes.get(info)
+    if known is None:
+        known = any(base.fullname in config.session_types for base in info.mro)
+        config.session_classes[info] = known
+    return known
 
 
 def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
