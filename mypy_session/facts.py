@@ -29,7 +29,7 @@ from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
-from mypy_session.vocabulary import Callee, is_mapped_instance
+from mypy_session.vocabulary import Callee, is_mapped_instance, render
 
 # How the argument passed for the session parameter relates to the held session.
 NOTHING: Final = "nothing"
@@ -109,7 +109,7 @@ def _argument(
     passed = PASSED
     if len(args) == 1 and not ctx.arg_kinds[index][0].is_star():
         passed = _classify(args[0], ctx, sight, knowledge)
-    return name, passed, _render(args[0])
+    return name, passed, render(args[0])
 
 
 def _classify(
@@ -141,7 +141,7 @@ def _passes_held(call: CallExpr, sight: Sight) -> bool:
     if held is None:
         return False
     return any(
-        _render(arg) == held.text or (held.var is not None and _var(arg) is held.var)
+        render(arg) == held.text or (held.var is not None and _var(arg) is held.var)
         for arg in call.args
     )
 
@@ -227,14 +227,4 @@ def _var(expr: Expression) -> object | None:
     return expr.node if isinstance(expr, NameExpr) else None
 
 
-def _render(expr: Expression) -> str:
-    if isinstance(expr, NameExpr):
-        return expr.name
-    if isinstance(expr, MemberExpr):
-        return f"{_render(expr.expr)}.{expr.name}"
-    if isinstance(expr, CallExpr):
-        return f"{_render(expr.callee)}()"
-    if isinstance(expr, AwaitExpr):
-        return f"await {_render(expr.expr)}"
-    return "an expression"
 

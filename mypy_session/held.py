@@ -37,7 +37,7 @@ from mypy.types import Type
 
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import DefPoint, WithItem, position, scopes_of
-from mypy_session.vocabulary import OPTIONAL, is_any, is_none, session_kind
+from mypy_session.vocabulary import OPTIONAL, is_any, is_none, render, session_kind
 
 WITH: Final = "with"
 LOCAL: Final = "local"
@@ -200,7 +200,7 @@ def _candidates_here(
         if _holds_with(item, point, knowledge):
             target = item.target
             var = target.node if isinstance(target, NameExpr) and isinstance(target.node, Var) else None
-            yield HeldSession(_text(target), WITH, var)
+            yield HeldSession(render(target, "session"), WITH, var)
     for binding in reversed(scopes_of(container).locals):
         if binding.end >= point.position:
             continue
@@ -338,9 +338,3 @@ def _module(stack: list[TypeInfo | FuncItem | MypyFile]) -> MypyFile:
     return first
 
 
-def _text(expr: Node | None) -> str:
-    if isinstance(expr, NameExpr):
-        return expr.name
-    if isinstance(expr, MemberExpr):
-        return f"{_text(expr.expr)}.{expr.name}"
-    return "session"

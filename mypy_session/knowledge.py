@@ -47,7 +47,7 @@ from mypy.types import Instance, LiteralType, get_proper_type
 from mypy_session import fullnames
 from mypy_session.config import SessionConfig
 from mypy_session.marker_stubs import digest, load_markers, shipped_stub_dir
-from mypy_session.vocabulary import Callee, session_params_of
+from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = "__mypy_session_facts__"
 _LIBRARY_PARTS: Final = ("site-packages", "dist-packages", "typeshed")
@@ -149,7 +149,7 @@ class Knowledge:
                     return f"{callee.name}()"
                 owner = _instance_type(callee.expr)
                 if owner is not None and self._method_opens(owner, callee.name):
-                    return f"{_render(callee)}()"
+                    return render(callee, "...") + "()"
             elif isinstance(node, Var):
                 owner = _instance_type(callee)
                 if owner is not None and self._method_opens(owner, "__call__"):
@@ -403,10 +403,4 @@ def _instance_type(expr: Expression) -> TypeInfo | None:
     return typ.type if isinstance(typ, Instance) else None
 
 
-def _render(expr: Expression) -> str:
-    if isinstance(expr, NameExpr):
-        return expr.name
-    if isinstance(expr, MemberExpr):
-        return f"{_render(expr.expr)}.{expr.name}"
-    return "..."
 

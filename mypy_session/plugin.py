@@ -205,34 +205,29 @@ def _skipped(ctx: FunctionContext | MethodContext) -> bool:
 
 
 def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
-    if _skipped(ctx):
-        return ctx.default_return_type
-    try:
+    def work() -> None:
         site = call_site(ctx, callee, knowledge)
         if site is not None:
             for check in CHECKS:
                 check(site, ctx.api)
-    except Exception:
-        # Code the plugin cannot understand is skipped quietly, never an INTERNAL ERROR.
-        if os.environ.get(DEBUG_ENV):
-            raise
-    return ctx.default_return_type
+
+    return _safely(ctx, work)
 
 
 def _on_commit(ctx: MethodContext, *, method: str, knowledge: Knowledge) -> Type:
-    if not _skipped(ctx):
-        try:
-            check_borrowed_commit(ctx, method, knowledge)
-        except Exception:
-            if os.environ.get(DEBUG_ENV):
-                raise
-    return ctx.default_return_type
+    return _safely(ctx, lambda: check_borrowed_commit(ctx, method, knowledge))
 
 
 def _on_marker(ctx: FunctionContext, *, marker: str, knowledge: Knowledge) -> Type:
+    return _safely(ctx, lambda: check_missing_param(ctx, marker, knowledge))
+
+
+def _safely(ctx: FunctionContext | MethodContext, work: Callable[[], None]) -> Type:
+    """Run a hook's work outside library code; code the plugin cannot understand is
+    skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
     if not _skipped(ctx):
         try:
-            check_missing_param(ctx, marker, knowledge)
+            work()
         except Exception:
             if os.environ.get(DEBUG_ENV):
                 raise

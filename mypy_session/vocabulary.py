@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from mypy.nodes import (
+    AwaitExpr,
+    CallExpr,
+    MemberExpr,
+    NameExpr,
+    Node,
     ARG_OPT,
     ARG_STAR,
     ARG_STAR2,
@@ -228,3 +233,16 @@ _CONTAINERS: Final = frozenset(
         "sqlalchemy.util._collections.Sequence",
     )
 )
+
+
+def render(expr: Node | None, fallback: str = "an expression") -> str:
+    """How an expression reads in a message: `session`, `self.session`, `SessionLocal()`."""
+    if isinstance(expr, NameExpr):
+        return expr.name
+    if isinstance(expr, MemberExpr):
+        return f"{render(expr.expr, fallback)}.{expr.name}"
+    if isinstance(expr, CallExpr):
+        return f"{render(expr.callee, fallback)}()"
+    if isinstance(expr, AwaitExpr):
+        return f"await {render(expr.expr, fallback)}"
+    return fallback

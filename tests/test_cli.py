@@ -84,3 +84,28 @@ def test_usage_without_a_command(tmp_path: Path) -> None:
     result = run(tmp_path, module="mypy_session")
     assert result.status == 2
     assert "check" in result.stdout
+
+
+def test_dmypy_wrapper_survives_codes_in_the_global_config(tmp_path: Path) -> None:
+    """`dmypy run` crashes with KeyError when the config names a plugin code globally
+    (docs/known-problems.md); `mypy-session dmypy run` registers the codes first."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.mypy]\nplugins = ["mypy_session.plugin"]\n'
+                'disable_error_code = ["session-read-not-forwarded"]\n'
+            ),
+            "svc.py": SERVICE,
+            "db.py": DB_MODULE,
+        },
+    )
+    try:
+        plain = run(tmp_path, "run", "--", "svc.py", module="mypy.dmypy")
+        assert "KeyError" in plain.stdout + plain.stderr  # the upstream problem, still there
+        run(tmp_path, "kill", module="mypy.dmypy")
+        wrapped = run(tmp_path, "dmypy", "run", "--", "svc.py", module="mypy_session")
+        assert wrapped.errors == [FINDING], wrapped.stdout + wrapped.stderr
+        assert wrapped.status == 1
+    finally:
+        run(tmp_path, "kill", module="mypy.dmypy")
