@@ -23,7 +23,6 @@ from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
     FUNC_NO_INFO,
-    Block,
     GDEF,
     CallExpr,
     ClassDef,
@@ -131,7 +130,7 @@ class Knowledge:
 
     def constructor_opens(self, info: TypeInfo) -> bool:
         """Does instantiating this class open a session (Session(...), subclasses)?"""
-        return any(self.is_opener(f"{base.fullname}.__init__") for base in info.mro)
+        return self._method_opens(info, "__init__")
 
     def opener_name(self, expr: Expression) -> str | None:
         """If `expr` calls a scope opener, how to show it ("session_scope()"), else None."""
@@ -251,21 +250,32 @@ class Knowledge:
         return Summary(None, self._opens(func))
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
-        """The first way the function's body opens a scope, as a chain of links."""
-        for call in _calls_in(func.body):
-            target = _callee_fullname(call, func)
+        """The first way the function's body opens a scope, as a chain of links.
+
+        Runs over every call of every function of the project (see `store`), so the
+        common cases are decided inline: a call by plain name goes straight to the
+        memoized `_step` of its callee."""
+        steps = self._steps
+        for expr in get_subexpressions(func.body):  # one compiled traversal, source order
+            if type(expr) is not CallExpr:
+                continue
+            callee = expr.callee
+            node = callee.node if isinstance(callee, RefExpr) else None
+            if type(callee) is NameExpr and node is not None and type(node) is not Var:
+                target: str | None = callee.fullname
+            else:
+                target = _callee_fullname(expr, func)
             if target is None:
                 # SessionLocal(), SessionLocal.begin(), sessionmaker()(), obj.session_scope()
-                name = self.opener_name(call)
+                name = self.opener_name(expr)
                 if name is not None:
                     return (name,)
                 continue
-            callee = call.callee
-            step = self._step(target, callee.node if isinstance(callee, RefExpr) else None)
+            step = steps[target] if target in steps else self._step(target, node)
             if step is None:
                 continue
             links, params = step
-            if params and _passes_session(call, params):
+            if params and _passes_session(expr, params):
                 continue
             return links
         return None
@@ -365,11 +375,6 @@ def _function_node(file: MypyFile, relative: str) -> FuncDef | Decorator | None:
     if isinstance(node, OverloadedFuncDef):
         node = node.impl
     return node if isinstance(node, (FuncDef, Decorator)) else None
-
-
-def _calls_in(body: Block) -> list[CallExpr]:
-    # One call into mypy's compiled traversal per body, in source order.
-    return [expr for expr in get_subexpressions(body) if isinstance(expr, CallExpr)]
 
 
 def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
