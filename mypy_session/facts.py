@@ -25,6 +25,7 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Instance, Type, get_proper_type
 
+from mypy_session.compat import current_function, top_level_function
 from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, sight_at_call
 from mypy_session.knowledge import Knowledge
@@ -151,7 +152,7 @@ def _detached_use(
 ) -> dict[str, object]:
     if not is_mapped_instance(_awaited(ctx.default_return_type)):
         return {}
-    function = api.scope.current_function()
+    function = current_function(api.scope)
     body = scopes_of(function if function is not None else _module(api))
     name = body.assigned.get(id(call))
     if name is None or name.node is None:
@@ -182,7 +183,7 @@ def _scope_holder(block: WithBlock, knowledge: Knowledge) -> str | None:
 
 
 def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[ReturnStmt, ...]:
-    function = api.scope.current_function()
+    function = current_function(api.scope)
     if function is None:
         return ()
     ret_type = getattr(function.type, "ret_type", None)
@@ -197,7 +198,7 @@ def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[R
 
 
 def _marked_own(api: TypeChecker, knowledge: Knowledge) -> bool:
-    function = api.scope.top_level_function()
+    function = top_level_function(api.scope)
     if function is None or not function.fullname:
         return False
     return knowledge.marker_of(function.fullname) == fullnames.OWN

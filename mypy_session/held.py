@@ -35,6 +35,7 @@ from mypy.nodes import (
 )
 from mypy.types import Type
 
+from mypy_session.compat import current_function
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import DefPoint, WithItem, position, scopes_of
 from mypy_session.vocabulary import OPTIONAL, is_any, is_none, render, session_kind
@@ -98,7 +99,7 @@ class Sight:
 def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sight:
     """The innermost session held where `call` is being checked, and the others in sight."""
     stack = list(api.scope.stack)
-    func = api.scope.current_function()
+    func = current_function(api.scope)
     container: FuncItem | MypyFile = func if func is not None else _module(stack)
     return Sight(_candidates_at(api, call, container, stack, knowledge))
 
@@ -128,7 +129,7 @@ def passed_parameter(api: TypeChecker, var: Var, knowledge: Knowledge) -> str | 
     mismatch if a scope inside holds another session), "outer" (an enclosing function's
     parameter, while this function has a session parameter of its own: the
     `_impl(sess)` case), or None (anything else: a held session or a local)."""
-    func = api.scope.current_function()
+    func = current_function(api.scope)
     if func is None:
         return None
     own = own_session_params(func, knowledge)

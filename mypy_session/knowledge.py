@@ -89,6 +89,7 @@ class Knowledge:
         self._openers: dict[str, bool] = {}
         self._method_openers: dict[tuple[TypeInfo, str], bool] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
+        self._prepared: dict[str, object] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
 
     # -- cache key ------------------------------------------------------------------------
@@ -196,6 +197,9 @@ class Knowledge:
         body = func.body if isinstance(func, FuncDef) else func.func.body
         if hit is not None and hit[0] is body:
             return hit[1]
+        if not body.body:
+            # Stripped after checking (mypy 1.x): only what `prepare` learned counts.
+            return hit[1] if hit is not None else _EMPTY
         if fullname in self._in_progress:
             return _EMPTY  # recursion: the outer computation decides
         self._in_progress.add(fullname)
@@ -206,24 +210,43 @@ class Knowledge:
         self._summaries[fullname] = (body, result)
         return result
 
-    def store(self, module_id: str) -> None:
-        """Write the summaries of a module's functions into its symbol table (see above)."""
-        modules = self._modules()
-        file = modules.get(module_id) if modules else None
-        if file is None or file.is_cache_skeleton or _is_library(file):
+    def prepare(self, file: MypyFile) -> None:
+        """Summarize every function of a module while its bodies exist, and store the
+        summaries in its symbol table so that they are serialized with it.
+
+        mypy 2.x writes a module's cache (calling `store`) before it checks the function
+        bodies. mypy 1.x checks first, strips the bodies, and serializes the tree before it
+        calls `report_config_data`; for it, this runs at the first hook of the module
+        being checked (a module whose functions open a scope or carry a marker always has
+        one: openers, opening callees and markers are hooked)."""
+        if self._prepared.get(file.fullname) is file.defs:
             return
-        file.names.pop(STORE, None)
-        facts = {}
-        for name, func in _functions(file):
-            found = self.summary(f"{module_id}.{name}")
+        self._prepared[file.fullname] = file.defs
+        if file.is_cache_skeleton or _is_library(file):
+            return
+        facts: dict[str, list[object]] = {}
+        for name, _ in _functions(file):
+            found = self.summary(f"{file.fullname}.{name}")
             if found != _EMPTY:
                 facts[name] = [found.marker, list(found.opens) if found.opens is not None else None]
-        if not facts or modules is None or "builtins" not in modules:
+        self._inject(file, facts)
+
+    def store(self, module_id: str) -> None:
+        """Called just before mypy writes a module's cache (see the module docstring)."""
+        modules = self._modules()
+        file = modules.get(module_id) if modules else None
+        if file is not None:
+            self.prepare(file)
+
+    def _inject(self, file: MypyFile, facts: dict[str, list[object]]) -> None:
+        file.names.pop(STORE, None)
+        modules = self._modules()
+        if not facts or not modules or "builtins" not in modules:
             return
         str_info = modules["builtins"].names["str"].node
         assert isinstance(str_info, TypeInfo)
         var = Var(STORE, LiteralType(json.dumps(facts, sort_keys=True), Instance(str_info, [])))
-        var._fullname = f"{module_id}.{STORE}"
+        var._fullname = f"{file.fullname}.{STORE}"
         file.names[STORE] = SymbolTableNode(GDEF, var, module_public=False, plugin_generated=True)
 
     def _read_store(self, module_id: str, file: MypyFile) -> dict[str, Summary]:

@@ -211,22 +211,25 @@ def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
             for check in CHECKS:
                 check(site, ctx.api)
 
-    return _safely(ctx, work)
+    return _safely(ctx, knowledge, work)
 
 
 def _on_commit(ctx: MethodContext, *, method: str, knowledge: Knowledge) -> Type:
-    return _safely(ctx, lambda: check_borrowed_commit(ctx, method, knowledge))
+    return _safely(ctx, knowledge, lambda: check_borrowed_commit(ctx, method, knowledge))
 
 
 def _on_marker(ctx: FunctionContext, *, marker: str, knowledge: Knowledge) -> Type:
-    return _safely(ctx, lambda: check_missing_param(ctx, marker, knowledge))
+    return _safely(ctx, knowledge, lambda: check_missing_param(ctx, marker, knowledge))
 
 
-def _safely(ctx: FunctionContext | MethodContext, work: Callable[[], None]) -> Type:
+def _safely(
+    ctx: FunctionContext | MethodContext, knowledge: Knowledge, work: Callable[[], None]
+) -> Type:
     """Run a hook's work outside library code; code the plugin cannot understand is
     skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
     if not _skipped(ctx):
         try:
+            knowledge.prepare(cast(TypeChecker, ctx.api).tree)
             work()
         except Exception:
             if os.environ.get(DEBUG_ENV):

@@ -9,6 +9,12 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from mypy.options import Options
+
+# mypy 2 added parallel checking (-n) and validates plugin error codes named on the
+# command line only after loading plugins; the oldest supported mypy (1.11) does neither.
+MYPY_2 = hasattr(Options(), "num_workers")
+
 DB_MODULE = '''
 from contextlib import contextmanager
 from typing import Iterator

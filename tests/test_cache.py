@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DB_MODULE, run, write
+from tests.helpers import DB_MODULE, MYPY_2, run, write
 
 FILES = {
     "mypy.ini": "[mypy]\nplugins = mypy_session.plugin\ncheck_untyped_defs = True\n",
@@ -74,6 +74,7 @@ def test_cold_warm_and_edited_callee(tmp_path: Path) -> None:
     assert findings(tmp_path) == cold
 
 
+@pytest.mark.skipif(not MYPY_2, reason="parallel checking (-n) is new in mypy 2")
 def test_parallel_checking_matches(tmp_path: Path) -> None:
     write(tmp_path, FILES)
     cold = findings(tmp_path, "--cache-dir", ".cache-serial")

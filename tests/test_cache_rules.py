@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DB_MODULE, run, write
+from tests.helpers import DB_MODULE, MYPY_2, run, write
 
 FILES = {
     "mypy.ini": (
@@ -102,6 +102,7 @@ def test_cold_warm_and_edits(tmp_path: Path) -> None:
     assert findings(tmp_path)[0] == "app/caller.py:6 session-not-forwarded]"
 
 
+@pytest.mark.skipif(not MYPY_2, reason="parallel checking (-n) is new in mypy 2")
 def test_parallel_matches(tmp_path: Path) -> None:
     write(tmp_path, FILES)
     assert findings(tmp_path, "-n", "2", "--cache-dir", ".cache-parallel") == EXPECTED

@@ -9,6 +9,7 @@ from mypy.checker import TypeChecker
 from mypy.nodes import CallExpr, MemberExpr, NameExpr
 from mypy.plugin import MethodContext
 
+from mypy_session.compat import current_function
 from mypy_session import errorcodes
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
@@ -24,7 +25,7 @@ def check_borrowed_commit(ctx: MethodContext, method: str, knowledge: Knowledge)
     if not isinstance(receiver, NameExpr):
         return
     api = cast(TypeChecker, ctx.api)
-    function = api.scope.current_function()
+    function = current_function(api.scope)
     if function is None:
         return
     if not any(var is receiver.node for _, var in own_session_params(function, knowledge)):
