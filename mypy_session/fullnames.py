@@ -7,10 +7,8 @@ ASYNC_SESSION_LIKE: Final = "mypy_session.protocols.AsyncSessionLike"
 
 SA_SESSION: Final = "sqlalchemy.orm.session.Session"
 SA_SCOPED_SESSION: Final = "sqlalchemy.orm.scoping.scoped_session"
-SA_SESSIONMAKER: Final = "sqlalchemy.orm.session.sessionmaker"
 SA_ASYNC_SESSION: Final = "sqlalchemy.ext.asyncio.session.AsyncSession"
 SA_ASYNC_SCOPED_SESSION: Final = "sqlalchemy.ext.asyncio.scoping.async_scoped_session"
-SA_ASYNC_SESSIONMAKER: Final = "sqlalchemy.ext.asyncio.session.async_sessionmaker"
 
 # Classes whose instances are sessions (subclasses included: SQLModel's Session is one).
 DEFAULT_SESSION_TYPES: Final = (
@@ -36,7 +34,6 @@ DEFAULT_SCOPE_FACTORIES: Final = (
 DEFAULT_SESSION_PARAM_NAMES: Final = ("session",)
 DEFAULT_COMMIT_METHODS: Final = ("commit", "rollback", "close")
 
-NONE_TYPE: Final = "builtins.None"
 
 # Markers (mypy_session.markers) and what each says about a callable.
 READ: Final = "READ"

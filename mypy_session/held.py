@@ -7,8 +7,8 @@ syntactic narrowing for what the binder leaves open, such as `if not session:`);
 `self.<attr>` of a session type; and, in a nested function or lambda without a session
 parameter of its own, what the enclosing function holds where the nested one is defined.
 
-Besides the held session, the other session variables in sight are listed too: passing
-one of those instead of the held one is a `session-mismatch`.
+`passed_parameter` answers the question a `session-mismatch` needs (is the argument a
+parameter that is not the held session?) mostly without walking the body.
 """
 
 from __future__ import annotations
@@ -58,16 +58,15 @@ class HeldSession:
 
 
 class Sight:
-    """What a call site sees: the held session and every session variable in sight.
+    """What a call site sees: the held session, found only if a check asks for it.
 
-    Candidates are produced innermost first and only as far as asked: most calls need
-    the held session alone; the full list is for telling a mismatch."""
+    Candidates are produced innermost first, and only until the held one is found; the
+    walk of the function body happens on the first request."""
 
-    __slots__ = ("_candidates", "_seen", "_held", "_done")
+    __slots__ = ("_candidates", "_held", "_done")
 
     def __init__(self, candidates: Iterator[HeldSession]) -> None:
         self._candidates = candidates
-        self._seen: list[HeldSession] = []
         self._held: HeldSession | None = None
         self._done = False
 
@@ -77,12 +76,6 @@ class Sight:
             pass
         return self._held
 
-    @property
-    def visible(self) -> tuple[HeldSession, ...]:
-        while self._advance():
-            pass
-        return tuple(self._seen)
-
     def _advance(self) -> bool:
         if self._done:
             return False
@@ -90,7 +83,6 @@ class Sight:
         if candidate is None:
             self._done = True
             return False
-        self._seen.append(candidate)
         if self._held is None and candidate.held:
             self._held = candidate
         return True
