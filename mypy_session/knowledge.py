@@ -45,7 +45,7 @@ from mypy.types import Instance, LiteralType, get_proper_type
 
 from mypy_session import fullnames
 from mypy_session.config import SessionConfig
-from mypy_session.marker_stubs import digest, load_markers, shipped_stub_dir
+from mypy_session.marker_stubs import load_markers
 from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = "__mypy_session_facts__"
@@ -75,13 +75,7 @@ class Knowledge:
     ) -> None:
         self.config = config
         self._daemon = daemon  # dmypy edits modules in place: keep no name-keyed memos
-        shipped = shipped_stub_dir()
-        directories = ((str(shipped),) if shipped else ()) + config.marker_stubs
-        self.stub_markers_by_module = load_markers(directories)
-        self.stub_markers: dict[str, str] = {}
-        for markers in self.stub_markers_by_module.values():
-            self.stub_markers.update(markers)
-        self._stub_digests = {m: digest(v) for m, v in self.stub_markers_by_module.items()}
+        self.stub_markers: dict[str, str] = load_markers(config.marker_stubs)
         self._modules = modules
         self._summaries: dict[str, tuple[object, Summary]] = {}
         self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
@@ -91,13 +85,6 @@ class Knowledge:
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
         self._prepared: dict[str, object] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
-
-    # -- cache key ------------------------------------------------------------------------
-
-    def stub_digest(self, module: str) -> str | None:
-        """Fingerprint of the marker stub for `module`: editing it invalidates the module
-        (and, through its interface hash, what depends on it)."""
-        return self._stub_digests.get(module)
 
     # -- markers and openers ---------------------------------------------------------------
 

@@ -14,7 +14,8 @@ functions and on methods of module-level classes count.
 from __future__ import annotations
 
 import ast
-import hashlib
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from mypy_session import fullnames
@@ -30,26 +31,44 @@ def shipped_stub_dir() -> Path | None:
     return None
 
 
-def load_markers(directories: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """{module: {fullname: marker}} from every `.pyi` under the directories."""
-    found: dict[str, dict[str, str]] = {}
+def stub_directories(configured: tuple[str, ...]) -> tuple[str, ...]:
+    """The shipped marker stubs first, then the configured directories."""
+    shipped = shipped_stub_dir()
+    return ((str(shipped),) if shipped else ()) + configured
+
+
+def stub_files(directories: tuple[str, ...]) -> Iterator[tuple[str, Path]]:
+    """(module, file) for every `.pyi` under the directories, mirroring module paths."""
     for directory in directories:
         root = Path(directory)
         for path in sorted(root.rglob("*.pyi")):
             parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
-            if not parts:
-                continue
-            module = ".".join(parts)
-            found.setdefault(module, {}).update(_markers_in(path, module))
-    return found
+            if parts:
+                yield ".".join(parts), path
 
 
-def digest(markers: dict[str, str]) -> str:
-    """A short fingerprint of one module's stub markers, for mypy's cache key."""
-    text = "\n".join(f"{name}={kind}" for name, kind in sorted(markers.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def stub_fingerprints(configured: tuple[str, ...]) -> dict[str, str]:
+    """{module: fingerprint of its marker stub files}: part of mypy's cache key for that
+    module, so editing a stub invalidates the module and, through its interface hash,
+    its dependents. Reads bytes only: a run with nothing to check parses no stub."""
+    found: dict[str, int] = {}
+    for module, path in stub_files(stub_directories(configured)):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"marker stub {path}: cannot read it: {exc}") from None
+        found[module] = zlib.crc32(data, found.get(module, 0))
+    return {module: f"{value:08x}" for module, value in found.items()}
+
+
+def load_markers(configured: tuple[str, ...]) -> dict[str, str]:
+    """{fullname: marker} from every marker stub, shipped and configured."""
+    markers: dict[str, str] = {}
+    for module, path in stub_files(stub_directories(configured)):
+        markers.update(_markers_in(path, module))
+    return markers
 
 
 def _markers_in(path: Path, module: str) -> dict[str, str]:

@@ -1,0 +1,171 @@
+"""The gate: which callees get a hook, and what each hook runs.
+
+Imported by the plugin on the first hook request, so that a run with nothing to check
+(a warm cache) does not load the analysis at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
+
+from mypy.checker import TypeChecker
+from mypy.nodes import MypyFile, SymbolNode, SymbolTableNode, TypeInfo
+from mypy.plugin import FunctionContext, MethodContext
+from mypy.types import Type
+
+from mypy_session import fullnames
+from mypy_session.checks.borrowed_commit import check_borrowed_commit
+from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
+from mypy_session.checks.detached import check_detached_return, check_detached_use
+from mypy_session.checks.mismatch import check_mismatch
+from mypy_session.checks.missing_param import check_missing_param
+from mypy_session.checks.nested_scope import check_nested_scope
+from mypy_session.checks.not_forwarded import check_forwarded
+from mypy_session.config import SessionConfig
+from mypy_session.facts import CallSite, call_site
+from mypy_session.knowledge import Knowledge
+from mypy_session.vocabulary import Callee, display_name, is_session_class, session_params_of
+
+# Set to re-raise instead of skipping code the plugin cannot understand (tests set it).
+DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
+
+# The checks run on every call site the gate lets through, in this order.
+CHECKS: Final[tuple[Callable[[CallSite, Any], None], ...]] = (
+    check_forwarded,
+    check_mismatch,
+    check_nested_scope,
+    check_callee_opens_scope,
+    check_detached_use,
+    check_detached_return,
+)
+
+_Ctx = TypeVar("_Ctx", FunctionContext, MethodContext)
+Lookup = Callable[[str], "SymbolTableNode | None"]
+
+
+class Gate:
+    """Decides, once per callee name, whether the plugin cares about a call."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        modules: Callable[[], dict[str, MypyFile] | None],
+        lookup: Lookup,
+        *,
+        daemon: bool,
+    ) -> None:
+        self.knowledge = Knowledge(config, modules, daemon=daemon)
+        self.lookup_fully_qualified = lookup
+
+    def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
+        knowledge = self.knowledge
+        marker = fullnames.MARKERS.get(fullname)
+        if marker is not None:
+            return functools.partial(_on_marker, marker=marker, knowledge=knowledge)
+        node = self._lookup(fullname)
+        if node is None:
+            return None
+        owner, _, method = fullname.rpartition(".")
+        if method in knowledge.config.commit_methods and self._is_session_class(owner):
+            return functools.partial(_on_commit, method=method, knowledge=knowledge)
+        callee = self._callee(fullname, node)
+        if callee is None:
+            return None
+        return functools.partial(_on_call, callee=callee, knowledge=knowledge)
+
+    def _callee(self, fullname: str, node: SymbolNode) -> Callee | None:
+        knowledge = self.knowledge
+        defined = node.fullname or fullname
+        params = session_params_of(node, knowledge.config)
+        if isinstance(node, TypeInfo):
+            marker, opener = None, knowledge.constructor_opens(node)
+        else:
+            marker = knowledge.marker_of(defined)
+            opener = marker == fullnames.OPENER or knowledge.is_opener(fullname)
+        opens = None
+        if not params and not opener and marker != fullnames.OWN:
+            opens = knowledge.summary(defined).opens
+        if not params and not opener and opens is None:
+            return None
+        return Callee(
+            display=display_name(fullname, node),
+            params=frozenset(name for name, _, _ in params),
+            optional=frozenset(name for name, has_default, _ in params if has_default),
+            marker=marker,
+            opener=opener,
+            opens=opens,
+        )
+
+    def _is_session_class(self, fullname: str) -> bool:
+        sym = self.lookup_fully_qualified(fullname) if fullname else None
+        info = sym.node if sym is not None else None
+        if not isinstance(info, TypeInfo):
+            return False
+        return is_session_class(info, self.knowledge.config)
+
+    def _lookup(self, fullname: str) -> SymbolNode | None:
+        sym = self.lookup_fully_qualified(fullname)
+        if sym is not None:
+            return sym.node
+        # Inherited methods are asked for by the receiver's class: walk its MRO.
+        owner, _, attr = fullname.rpartition(".")
+        if not owner:
+            return None
+        owner_sym = self.lookup_fully_qualified(owner)
+        if owner_sym is None or not isinstance(owner_sym.node, TypeInfo):
+            return None
+        found = owner_sym.node.get(attr)
+        return found.node if found is not None else None
+
+    def guarded(self, work: Callable[[str], Any], arg: str) -> Any:
+        try:
+            return work(arg)
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            return None
+
+
+
+def _skipped(ctx: FunctionContext | MethodContext) -> bool:
+    """Library code (errors silenced by mypy) is not analysed: it costs and reports nothing."""
+    errors = cast(TypeChecker, ctx.api).errors
+    return errors.file in errors.ignored_files
+
+
+def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
+    def work() -> None:
+        site = call_site(ctx, callee, knowledge)
+        if site is not None:
+            for check in CHECKS:
+                check(site, ctx.api)
+
+    return _safely(ctx, knowledge, work)
+
+
+def _on_commit(ctx: MethodContext, *, method: str, knowledge: Knowledge) -> Type:
+    return _safely(ctx, knowledge, lambda: check_borrowed_commit(ctx, method, knowledge))
+
+
+def _on_marker(ctx: FunctionContext, *, marker: str, knowledge: Knowledge) -> Type:
+    return _safely(ctx, knowledge, lambda: check_missing_param(ctx, marker, knowledge))
+
+
+def _safely(
+    ctx: FunctionContext | MethodContext, knowledge: Knowledge, work: Callable[[], None]
+) -> Type:
+    """Run a hook's work outside library code; code the plugin cannot understand is
+    skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
+    if not _skipped(ctx):
+        try:
+            knowledge.prepare(cast(TypeChecker, ctx.api).tree)
+            work()
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
+    return ctx.default_return_type
+
+
