@@ -191,7 +191,7 @@ class _Walker:
             inner = scopes
             own: tuple[WithItem, ...] = ()
             for expr, target in zip(stmt.expr, stmt.target):
-                self.expressions(expr, inner, none)
+                self.region(expr, inner, none)
                 item = WithItem(expr, target)
                 inner, own = (item, *inner), (item, *own)
                 none = none - self.bind(target)
@@ -202,9 +202,9 @@ class _Walker:
             return self.if_stmt(stmt, scopes, none)
         if isinstance(stmt, (WhileStmt, ForStmt)):
             if isinstance(stmt, WhileStmt):
-                self.expressions(stmt.expr, scopes, none)
+                self.region(stmt.expr, scopes, none)
             else:
-                self.expressions(stmt.expr, scopes, none)
+                self.region(stmt.expr, scopes, none)
                 none = none - self.bind(stmt.index)
             self.block(stmt.body.body, scopes, none)
             if stmt.else_body is not None:
@@ -214,7 +214,7 @@ class _Walker:
             self.block(stmt.body.body, scopes, none)
             for typ, handler in zip(stmt.types, stmt.handlers):
                 if typ is not None:
-                    self.expressions(typ, scopes, none)
+                    self.region(typ, scopes, none)
                 self.block(handler.body, scopes, none)
             if stmt.else_body is not None:
                 self.block(stmt.else_body.body, scopes, none)
@@ -222,10 +222,10 @@ class _Walker:
                 self.block(stmt.finally_body.body, scopes, none)
             return none
         if isinstance(stmt, MatchStmt):
-            self.expressions(stmt.subject, scopes, none)
+            self.region(stmt.subject, scopes, none)
             for guard, body in zip(stmt.guards, stmt.bodies):
                 if guard is not None:
-                    self.expressions(guard, scopes, none)
+                    self.region(guard, scopes, none)
                 self.block(body.body, scopes, none)
             return none
         if isinstance(stmt, (FuncDef, Decorator, OverloadedFuncDef)):
@@ -248,7 +248,7 @@ class _Walker:
         if isinstance(stmt, OperatorAssignmentStmt):
             self.bind(stmt.lvalue)
         if isinstance(stmt, AssertStmt):
-            self.expressions(stmt.expr, scopes, none)
+            self.region(stmt.expr, scopes, none)
             return _narrow(stmt.expr, none)[0]  # past the assert, the condition holds
         self.region(stmt, scopes, none)
         return none
@@ -259,7 +259,7 @@ class _Walker:
         outcomes: list[frozenset[str]] = []
         exits_all = True
         for cond, body in zip(stmt.expr, stmt.body):
-            self.expressions(cond, scopes, none)
+            self.region(cond, scopes, none)
             if_true, if_false = _narrow(cond, none)
             after = self.block(body.body, scopes, if_true)
             if not _always_exits(body.body):
@@ -290,7 +290,7 @@ class _Walker:
         funcs: list[FuncDef] = []
         if isinstance(stmt, Decorator):
             for dec in stmt.decorators:
-                self.expressions(dec, scopes, none)
+                self.region(dec, scopes, none)
             funcs.append(stmt.func)
         elif isinstance(stmt, OverloadedFuncDef):
             for item in stmt.items:
@@ -310,11 +310,6 @@ class _Walker:
         names = _bound_names(target)
         self.out.rebound.update(names)
         return names
-
-    def expressions(
-        self, expr: Expression, scopes: tuple[WithItem, ...], none: frozenset[str]
-    ) -> None:
-        self.region(expr, scopes, none)
 
     def region(self, node: Node, scopes: tuple[WithItem, ...], none: frozenset[str]) -> None:
         end_line = node.end_line
