@@ -27,7 +27,7 @@ from mypy.types import Instance, Type, get_proper_type
 
 from mypy_session.compat import current_function, top_level_function
 from mypy_session import fullnames
-from mypy_session.held import HeldSession, Sight, passed_parameter, sight_at_call
+from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance, render
@@ -161,7 +161,7 @@ def _detached_use(
     for block in body.withs:
         if (block.stmt.line, block.stmt.column) <= after:
             continue
-        held = _scope_holder(block, knowledge)
+        held = next(filter(None, (scope_holder(item, knowledge) for item in block.items)), None)
         if held is not None and uses_within(block.stmt, name.node):
             return {
                 "detached_name": name.name,
@@ -169,17 +169,6 @@ def _detached_use(
                 "detached_scope_held": held,
             }
     return {}
-
-
-def _scope_holder(block: WithBlock, knowledge: Knowledge) -> str | None:
-    for item in block.items:
-        target = item.target
-        if isinstance(target, NameExpr) and (
-            knowledge.opener_name(item.expr) is not None
-            or target.name in knowledge.config.session_param_names
-        ):
-            return target.name
-    return None
 
 
 def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[ReturnStmt, ...]:

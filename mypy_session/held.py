@@ -219,6 +219,15 @@ def _candidates_here(
         yield attribute
 
 
+def scope_holder(item: WithItem, knowledge: Knowledge) -> str | None:
+    """The name a `with` item binds to a session (by opener, name or declared type), if any:
+    the same rule as for a held session, without a call's narrowing."""
+    if _holds_with(item, _Point((), (0, 0), frozenset(), None), knowledge):
+        target = item.target
+        return target.name if isinstance(target, NameExpr) else None
+    return None
+
+
 def _holds_with(item: WithItem, point: _Point, knowledge: Knowledge) -> bool:
     target = item.target
     if not isinstance(target, (NameExpr, MemberExpr)):
