@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 import tomlkit
 from mypy.main import main as mypy_main
@@ -29,6 +29,15 @@ from mypy_session.version import __version__
 PLUGIN: Final = "mypy_session.plugin"
 
 
+COMMANDS: Final = {
+    "check": "run mypy with the plugin on (further arguments go to mypy); --format sarif",
+    "audit": "the transaction-boundary audit of PATHS: Markdown, --format json or sarif",
+    "callers": "every call of a function or method and every write to an attribute NAME",
+    "baseline": "record today's findings; --update drops fixed ones; the plugin hides the rest",
+    "dmypy": "run mypy's daemon client (dmypy) with the plugin's error codes known",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """`mypy-session`: run a command and exit with its status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -38,23 +47,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--version", action="version", version=f"mypy-session {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "check",
-        help="run mypy with the plugin on (all further arguments go to mypy)",
-        add_help=False,
-    )
-    commands.add_parser(
-        "dmypy",
-        help="run mypy's daemon client (dmypy) with the plugin's error codes known",
-        add_help=False,
-    )
-    if not args or args[0] not in {"check", "dmypy"}:
+    for name, text in COMMANDS.items():
+        commands.add_parser(name, help=text, add_help=False)
+    if not args or args[0] not in COMMANDS:
         parser.parse_args(args)
         parser.print_help()
         sys.exit(2)
-    if args[0] == "dmypy":
-        sys.exit(dmypy(args[1:]))
-    sys.exit(check(args[1:]))
+    command, rest = args[0], args[1:]
+    if command == "dmypy":
+        sys.exit(dmypy(rest))
+    if command == "check":
+        sys.exit(check(rest))
+    from mypy_session.commands import entry
+
+    sys.exit(getattr(entry, command)(rest))
 
 
 def dmypy(dmypy_args: list[str]) -> int:
@@ -75,18 +81,31 @@ def dmypy(dmypy_args: list[str]) -> int:
     return 0
 
 
-def check(mypy_args: list[str]) -> int:
-    """Run mypy on `mypy_args` with the plugin enabled; return mypy's exit status."""
+def check(args: list[str]) -> int:
+    """Run mypy on `args` with the plugin enabled; return mypy's exit status.
+
+    `--format sarif` (and `--output-file F`) writes mypy's errors as SARIF 2.1.0 instead."""
+    from mypy_session.commands.entry import output_options
+
+    fmt, output, mypy_args = output_options(args, ("text", "sarif"), "check")
+    if fmt == "sarif":
+        from mypy_session.commands.entry import check_sarif
+
+        return check_sarif(mypy_args, output, lambda a, out: _check(a, out))
+    return _check(mypy_args, None)
+
+
+def _check(mypy_args: list[str], stdout: TextIO | None) -> int:
     config_file, plugins = _mypy_config(mypy_args)
     if any(_is_our_plugin(p) for p in plugins):
-        return _run_mypy(mypy_args)
+        return _run_mypy(mypy_args, stdout)
     with _config_with_plugin(config_file) as stand_in:
-        return _run_mypy([*_without_config_flag(mypy_args), "--config-file", stand_in])
+        return _run_mypy([*_without_config_flag(mypy_args), "--config-file", stand_in], stdout)
 
 
-def _run_mypy(args: list[str]) -> int:
+def _run_mypy(args: list[str], stdout: TextIO | None = None) -> int:
     try:
-        mypy_main(args=args, clean_exit=True)
+        mypy_main(args=args, clean_exit=True, stdout=stdout or sys.stdout)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)

@@ -29,6 +29,8 @@ from mypy_session.compat import current_function, top_level_function
 from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
+from mypy_session.recorder import CallRecord
+from mypy_session.report import function_name
 from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance, render
 
@@ -218,3 +220,24 @@ def _var(expr: Expression) -> object | None:
 
 
 
+
+
+def record(site: CallSite, api: TypeChecker) -> CallRecord:
+    """The call as a recording run (audit) keeps it."""
+    callee, held = site.callee, site.held
+    return CallRecord(
+        path=api.path,
+        line=site.context.line,
+        column=site.context.column,
+        function=function_name(api),
+        callee=callee.display,
+        callee_fullname=callee.fullname,
+        accepts_session=bool(callee.params),
+        marker=callee.marker,
+        opener=callee.opener,
+        opens=callee.opens,
+        param=site.param,
+        passed=site.passed,
+        passed_text=site.passed_text,
+        held=held.text if held is not None else None,
+    )

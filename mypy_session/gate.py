@@ -25,15 +25,16 @@ from mypy_session.checks.missing_param import check_missing_param
 from mypy_session.checks.nested_scope import check_nested_scope
 from mypy_session.checks.not_forwarded import check_forwarded
 from mypy_session.config import SessionConfig
-from mypy_session.facts import CallSite, call_site
+from mypy_session.facts import CallSite, call_site, record
 from mypy_session.knowledge import Knowledge
+from mypy_session.report import Report, Reporter
 from mypy_session.vocabulary import Callee, display_name, is_session_class, session_params_of
 
 # Set to re-raise instead of skipping code the plugin cannot understand (tests set it).
 DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
 
 # The checks run on every call site the gate lets through, in this order.
-CHECKS: Final[tuple[Callable[[CallSite, Any], None], ...]] = (
+CHECKS: Final[tuple[Callable[[CallSite, Report], None], ...]] = (
     check_forwarded,
     check_mismatch,
     check_nested_scope,
@@ -56,8 +57,9 @@ class Gate:
         lookup: Lookup,
         *,
         daemon: bool,
+        reporter: Reporter | None = None,
     ) -> None:
-        self.knowledge = Knowledge(config, modules, daemon=daemon)
+        self.knowledge = Knowledge(config, modules, daemon=daemon, reporter=reporter)
         self.lookup_fully_qualified = lookup
 
     def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
@@ -97,6 +99,7 @@ class Gate:
             marker=marker,
             opener=opener,
             opens=opens,
+            fullname=defined,
         )
 
     def _is_session_class(self, fullname: str) -> bool:
@@ -140,8 +143,12 @@ def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
     def work() -> None:
         site = call_site(ctx, callee, knowledge)
         if site is not None:
+            reporter = knowledge.reporter
+            if reporter.recorder is not None:
+                reporter.recorder.calls.append(record(site, cast(TypeChecker, ctx.api)))
+            report = functools.partial(reporter.fail, ctx.api)
             for check in CHECKS:
-                check(site, ctx.api)
+                check(site, report)
 
     return _safely(ctx, knowledge, work)
 

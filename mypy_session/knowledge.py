@@ -46,6 +46,7 @@ from mypy.types import Instance, LiteralType, get_proper_type
 from mypy_session import fullnames
 from mypy_session.config import SessionConfig
 from mypy_session.marker_stubs import load_markers
+from mypy_session.report import Reporter
 from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = "__mypy_session_facts__"
@@ -72,8 +73,10 @@ class Knowledge:
         modules: Callable[[], dict[str, MypyFile] | None],
         *,
         daemon: bool = False,
+        reporter: Reporter | None = None,
     ) -> None:
         self.config = config
+        self.reporter = reporter if reporter is not None else Reporter()
         self._daemon = daemon  # dmypy edits modules in place: keep no name-keyed memos
         self.stub_markers: dict[str, str] = load_markers(config.marker_stubs)
         self._modules = modules

@@ -9,6 +9,7 @@ messages (`errorcodes`).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -22,7 +23,10 @@ from mypy.types import Type
 # plugins, before any hook runs.
 from mypy_session import errorcodes  # noqa: F401
 from mypy_session.config import ConfigError, SessionConfig, load_config
+from mypy_session import baseline
 from mypy_session.marker_stubs import stub_fingerprints
+from mypy_session.recorder import Recorder
+from mypy_session.report import Reporter
 from mypy_session.version import __version__
 
 if TYPE_CHECKING:
@@ -56,6 +60,13 @@ class SessionPlugin(Plugin):
             print(f"mypy-session: error: {exc}", file=sys.stderr)
             sys.exit(2)
         self._config_data = {"version": __version__, **self.config.to_json()}
+        if self.config.baseline is not None:
+            # Editing the baseline changes what is reported: it is part of the cache key.
+            self._config_data["baseline_crc"] = baseline.file_crc(self.config.baseline)
+        # Set by the commands (audit, baseline) before mypy asks for the first hook.
+        self.recorder: Recorder | None = None
+        self.use_baseline = True
+        self.baseline_root: str | None = None  # where fingerprint paths start, if not the baseline's
         self._daemon = options.fine_grained_incremental
         self._gate_impl: Gate | None = None
         # A fullname's node never changes within one mypy run, but dmypy re-analyses
@@ -102,12 +113,22 @@ class SessionPlugin(Plugin):
 
                 modules = lambda: self._modules  # noqa: E731 - set by mypy after __init__
                 self._gate_impl = Gate(
-                    self.config, modules, self.lookup_fully_qualified, daemon=self._daemon
+                    self.config,
+                    modules,
+                    self.lookup_fully_qualified,
+                    daemon=self._daemon,
+                    reporter=self._reporter(),
                 )
-            except ConfigError as exc:  # a marker stub that does not parse
+            except ConfigError as exc:  # a marker stub or baseline that does not parse
                 print(f"mypy-session: error: {exc}", file=sys.stderr)
                 sys.exit(2)
         return self._gate_impl
+
+    def _reporter(self) -> Reporter:
+        path = self.config.baseline if self.use_baseline else None
+        accepted = frozenset(item.fingerprint for item in baseline.read(path)) if path else frozenset()
+        root = self.baseline_root or (os.path.dirname(path) if path else None)
+        return Reporter(accepted=accepted, root=root, recorder=self.recorder)
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
         # Return None for everything the plugin does not care about, or mypy's own hooks

@@ -17,7 +17,7 @@ walked by hand; expressions are listed with `mypy.server.subexpr.get_subexpressi
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -392,35 +392,95 @@ def _always_exits(body: Sequence[Statement]) -> bool:
 
 def returns_within(stmt: WithStmt) -> list[ReturnStmt]:
     """The `return <value>` statements inside a `with` body (not in nested functions)."""
-    found: list[ReturnStmt] = []
-    _collect_returns(stmt.body.body, found)
+    return [
+        inner
+        for inner, _ in walk_statements(stmt.body.body)
+        if isinstance(inner, ReturnStmt) and inner.expr is not None
+    ]
+
+
+def walk_statements(
+    statements: Sequence[Statement], *, into_functions: bool = False, loops: int = 0
+) -> Iterator[tuple[Statement, int]]:
+    """Every statement under `statements`, with how many loops enclose it; the bodies of
+    nested functions and classes only if `into_functions`."""
+    for stmt in statements:
+        yield stmt, loops
+        for body, loop in _bodies(stmt, into_functions):
+            yield from walk_statements(body, into_functions=into_functions, loops=loops + loop)
+
+
+def _bodies(stmt: Statement, into_functions: bool) -> Iterator[tuple[Sequence[Statement], int]]:
+    if isinstance(stmt, Block):
+        yield stmt.body, 0
+    elif isinstance(stmt, (WhileStmt, ForStmt)):
+        yield stmt.body.body, 1
+        if stmt.else_body is not None:
+            yield stmt.else_body.body, 0
+    elif isinstance(stmt, WithStmt):
+        yield stmt.body.body, 0
+    elif isinstance(stmt, IfStmt):
+        for body in stmt.body:
+            yield body.body, 0
+        if stmt.else_body is not None:
+            yield stmt.else_body.body, 0
+    elif isinstance(stmt, TryStmt):
+        for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
+            if block is not None:
+                yield block.body, 0
+    elif isinstance(stmt, MatchStmt):
+        for body in stmt.bodies:
+            yield body.body, 0
+    elif into_functions:
+        if isinstance(stmt, Decorator):
+            yield stmt.func.body.body, 0
+        elif isinstance(stmt, FuncDef):
+            yield stmt.body.body, 0
+        elif isinstance(stmt, ClassDef):
+            yield stmt.defs.body, 0
+
+
+def functions_in(defs: Sequence[Statement], prefix: str = "") -> list[tuple[str, FuncDef | Decorator]]:
+    """(class prefix, definition) of every function and method, nested classes included."""
+    found: list[tuple[str, FuncDef | Decorator]] = []
+    for stmt in defs:
+        if isinstance(stmt, (FuncDef, Decorator)):
+            found.append((prefix, stmt))
+        elif isinstance(stmt, OverloadedFuncDef) and stmt.impl is not None:
+            found.append((prefix, stmt.impl))
+        elif isinstance(stmt, ClassDef):
+            found.extend(functions_in(stmt.defs.body, f"{prefix}{stmt.name}."))
     return found
 
 
-def _collect_returns(statements: Sequence[Statement], out: list[ReturnStmt]) -> None:
-    for stmt in statements:
-        if isinstance(stmt, ReturnStmt):
-            if stmt.expr is not None:
-                out.append(stmt)
-        elif isinstance(stmt, Block):
-            _collect_returns(stmt.body, out)
-        elif isinstance(stmt, (WithStmt, WhileStmt, ForStmt)):
-            _collect_returns(stmt.body.body, out)
-            else_body = getattr(stmt, "else_body", None)
-            if else_body is not None:
-                _collect_returns(else_body.body, out)
-        elif isinstance(stmt, IfStmt):
-            for body in stmt.body:
-                _collect_returns(body.body, out)
-            if stmt.else_body is not None:
-                _collect_returns(stmt.else_body.body, out)
-        elif isinstance(stmt, TryStmt):
-            for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
-                if block is not None:
-                    _collect_returns(block.body, out)
-        elif isinstance(stmt, MatchStmt):
-            for body in stmt.bodies:
-                _collect_returns(body.body, out)
+def _is_compound(stmt: Statement) -> bool:
+    return isinstance(
+        stmt,
+        (Block, IfStmt, ForStmt, WhileStmt, WithStmt, TryStmt, MatchStmt, FuncDef, Decorator,
+         OverloadedFuncDef, ClassDef),
+    )
+
+
+def own_expressions(stmt: Statement) -> list[Expression]:
+    """Every expression the statement evaluates itself: all of a simple statement's, a
+    compound statement's headers (not its bodies: `walk_statements` yields those)."""
+    if not _is_compound(stmt):
+        return get_subexpressions(stmt)
+    if isinstance(stmt, IfStmt):
+        exprs: list[Expression] = list(stmt.expr)
+    elif isinstance(stmt, ForStmt):
+        exprs = [stmt.expr, stmt.index]
+    elif isinstance(stmt, WhileStmt):
+        exprs = [stmt.expr]
+    elif isinstance(stmt, WithStmt):
+        exprs = [*stmt.expr, *(t for t in stmt.target if t is not None)]
+    elif isinstance(stmt, MatchStmt):
+        exprs = [stmt.subject, *(g for g in stmt.guards if g is not None)]
+    elif isinstance(stmt, Decorator):
+        exprs = list(stmt.decorators)
+    else:
+        return []
+    return [sub for expr in exprs for sub in get_subexpressions(expr)]
 
 
 def uses_within(stmt: WithStmt, var: object) -> bool:

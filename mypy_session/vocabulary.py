@@ -93,6 +93,7 @@ class Callee:
     marker: str | None = None  # READ, SINGLE, MULTI, OWN or OPENER
     opener: bool = False  # calling it opens a new session
     opens: tuple[str, ...] | None = None  # without a session parameter, opens one inside
+    fullname: str = ""  # where it is defined
 
 
 def display_name(fullname: str, node: SymbolNode | None) -> str:

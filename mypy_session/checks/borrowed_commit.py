@@ -33,4 +33,4 @@ def check_borrowed_commit(ctx: MethodContext, method: str, knowledge: Knowledge)
     if receiver.name in scopes_of(function).rebound:
         return  # pattern A: the function opens its own session under this name
     message = errorcodes.borrowed_commit(method, receiver.name)
-    api.fail(message, call, code=errorcodes.SESSION_BORROWED_COMMIT)
+    knowledge.reporter.fail(api, message, call, errorcodes.SESSION_BORROWED_COMMIT)

@@ -3,13 +3,12 @@ session parameter that opens a scope of its own, directly or through a chain of 
 
 from __future__ import annotations
 
-from mypy.plugin import CheckerPluginInterface
-
 from mypy_session import errorcodes
+from mypy_session.report import Report
 from mypy_session.facts import CallSite
 
 
-def check_callee_opens_scope(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_callee_opens_scope(site: CallSite, report: Report) -> None:
     """Report the call with the chain that reaches the opener."""
     opens = site.callee.opens
     if opens is None or site.callee.params or site.in_own_transaction:
@@ -20,4 +19,4 @@ def check_callee_opens_scope(site: CallSite, api: CheckerPluginInterface) -> Non
     name = site.callee.display
     chain = " -> ".join((name.rsplit(".", 1)[-1], *opens))
     message = errorcodes.callee_opens_scope(name, chain, held.text)
-    api.fail(message, site.context, code=errorcodes.SESSION_CALLEE_OPENS_SCOPE)
+    report(message, site.context, errorcodes.SESSION_CALLEE_OPENS_SCOPE)

@@ -3,13 +3,12 @@ session they were loaded in."""
 
 from __future__ import annotations
 
-from mypy.plugin import CheckerPluginInterface
-
 from mypy_session import errorcodes
+from mypy_session.report import Report
 from mypy_session.facts import CallSite
 
 
-def check_detached_use(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_detached_use(site: CallSite, report: Report) -> None:
     """Report, at the loading call, an ORM result used in a later scope of the function."""
     if site.detached_name is None or site.detached_scope_line is None or site.param is None:
         return
@@ -20,11 +19,11 @@ def check_detached_use(site: CallSite, api: CheckerPluginInterface) -> None:
         site.detached_scope_held or "session",
         site.param,
     )
-    api.fail(message, site.context, code=errorcodes.SESSION_DETACHED_USE)
+    report(message, site.context, errorcodes.SESSION_DETACHED_USE)
 
 
-def check_detached_return(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_detached_return(site: CallSite, report: Report) -> None:
     """Report each `return` of an ORM object out of the scope this opener call opens."""
     for statement in site.detached_returns:
         message = errorcodes.detached_return(site.opener_text)
-        api.fail(message, statement, code=errorcodes.SESSION_DETACHED_RETURN)
+        report(message, statement, errorcodes.SESSION_DETACHED_RETURN)

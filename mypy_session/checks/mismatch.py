@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mypy.plugin import CheckerPluginInterface
-
 from mypy_session import errorcodes, fullnames
+from mypy_session.report import Report
 from mypy_session.facts import FRESH, LITERAL_NONE, OTHER, CallSite
 
 _DESCRIBE = {
@@ -14,7 +13,7 @@ _DESCRIBE = {
 }
 
 
-def check_mismatch(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_mismatch(site: CallSite, report: Report) -> None:
     """Report the outer maybe-None parameter inside a scope or an `_impl`, a literal None,
     or a freshly opened session passed where a session is held."""
     if site.param is None or site.passed not in _DESCRIBE:
@@ -26,4 +25,4 @@ def check_mismatch(site: CallSite, api: CheckerPluginInterface) -> None:
         return
     passed = _DESCRIBE[site.passed].format(text=site.passed_text)
     message = errorcodes.mismatch(site.callee.display, passed, held.text, site.param)
-    api.fail(message, site.context, code=errorcodes.SESSION_MISMATCH)
+    report(message, site.context, errorcodes.SESSION_MISMATCH)

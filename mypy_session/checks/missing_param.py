@@ -20,4 +20,4 @@ def check_missing_param(ctx: FunctionContext, marker: str, knowledge: Knowledge)
     if own_session_params(func, knowledge):
         return
     message = errorcodes.missing_param(func.name, marker)
-    ctx.api.fail(message, func, code=errorcodes.SESSION_MISSING_PARAM)
+    knowledge.reporter.fail(ctx.api, message, func, errorcodes.SESSION_MISSING_PARAM)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from mypy.plugin import CheckerPluginInterface
-
 from mypy_session import errorcodes
+from mypy_session.report import Report
 from mypy_session.facts import CallSite
 
 
-def check_nested_scope(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_nested_scope(site: CallSite, report: Report) -> None:
     """Report opening a second session while one is held (the held one is ignored)."""
     if not site.callee.opener or site.held is None or site.in_own_transaction:
         return
     message = errorcodes.nested_scope(site.opener_text, site.held.text)
-    api.fail(message, site.context, code=errorcodes.SESSION_NESTED_SCOPE)
+    report(message, site.context, errorcodes.SESSION_NESTED_SCOPE)

@@ -3,13 +3,12 @@ takes one, and nothing is passed for it."""
 
 from __future__ import annotations
 
-from mypy.plugin import CheckerPluginInterface
-
 from mypy_session import errorcodes, fullnames
+from mypy_session.report import Report
 from mypy_session.facts import NOTHING, CallSite
 
 
-def check_forwarded(site: CallSite, api: CheckerPluginInterface) -> None:
+def check_forwarded(site: CallSite, report: Report) -> None:
     """Report a call that passes nothing for the session parameter while one is held."""
     if site.param is None or site.passed != NOTHING:
         return
@@ -22,7 +21,7 @@ def check_forwarded(site: CallSite, api: CheckerPluginInterface) -> None:
         return
     if callee.marker == fullnames.READ:
         message = errorcodes.read_not_forwarded(callee.display, held.text, site.param)
-        api.fail(message, site.context, code=errorcodes.SESSION_READ_NOT_FORWARDED)
+        report(message, site.context, errorcodes.SESSION_READ_NOT_FORWARDED)
         return
     message = errorcodes.not_forwarded(callee.display, held.text, site.param)
-    api.fail(message, site.context, code=errorcodes.SESSION_NOT_FORWARDED)
+    report(message, site.context, errorcodes.SESSION_NOT_FORWARDED)

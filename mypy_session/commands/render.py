@@ -1,0 +1,229 @@
+"""The audit as Markdown (the report a reviewer reads), JSON or SARIF."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from mypy_session.commands import sarif
+from mypy_session.commands.audit import AUDIT_CODES, Audit, Function
+from mypy_session.recorder import Finding
+
+_FIXES = {
+    "session-not-forwarded": "pass the held session to the call",
+    "session-read-not-forwarded": "pass the held session to the read",
+    "session-nested-scope": "use the held session instead of opening a new one",
+    "session-mismatch": "pass the innermost held session",
+    "session-borrowed-commit": "leave commit/rollback/close to the function that opened the session",
+    "session-detached-use": "load the object inside the scope that uses it, with that scope's session",
+    "session-callee-opens-scope": "give the callee a session parameter and pass the held session",
+    "session-detached-return": "return plain values, or load the object in the caller's session",
+    "session-missing-param": "add `session: Session | None = None` and use it",
+}
+
+
+def markdown(audit: Audit) -> str:
+    out: list[str] = ["# Transaction-boundary audit", ""]
+    summary = audit.summary()
+    out.append(
+        f"{summary['functions_audited']} functions audited in {len(audit.sources)} files: "
+        f"{summary['functions_passed']} PASS, {summary['functions_with_issues']} with issues; "
+        f"{summary['issues']} issues."
+    )
+    out.append("")
+    by_module: dict[str, list[Function]] = defaultdict(list)
+    for function in audit.functions:
+        by_module[function.module].append(function)
+    out += ["## Functions", ""]
+    for module in sorted(by_module):
+        functions = by_module[module]
+        out += [f"### `{module}` ({_rel(functions[0].path)})", ""]
+        out.append("| Function | Session param | Classification | Call | Line | Session passed? | Status |")
+        out.append("|---|---|---|---|---|---|---|")
+        for function in functions:
+            first = [
+                f"`{function.name}` (line {function.line})",
+                _param_cell(function),
+                _class_cell(function),
+            ]
+            blank = ["", "", ""]
+            own = [f for f in function.findings if not _at_call(f, function)]
+            if not function.calls:
+                out.append(_row(first + ["—", "", "", function.status]))
+                continue
+            for index, call in enumerate(function.calls):
+                lead = first if index == 0 else blank
+                passed = call.session_passed if call.session_passed == "yes" else f"**{call.session_passed}**"
+                if call.session_passed == "n/a":
+                    passed = "n/a (no session parameter)"
+                callee = f"`{call.callee}`" + (f" ({call.chain})" if call.chain else "")
+                out.append(_row(lead + [callee, str(call.line), passed, call.verdict]))
+            if own:
+                codes = ", ".join(sorted({f.code for f in own}))
+                out.append(_row(blank + ["(function)", str(own[0].line), "", codes]))
+        out.append("")
+    out += ["## Issues", ""]
+    if not audit.findings:
+        out += ["None.", ""]
+    for number, finding in enumerate(audit.findings, 1):
+        out.append(f"### {number}. `{finding.code}` at {_rel(finding.path)}:{finding.line}")
+        out.append("")
+        if finding.function:
+            out.append(f"In `{finding.function}`:")
+            out.append("")
+        line = _source_line(finding.path, finding.line)
+        if line:
+            out += ["```python", line, "```", ""]
+        out.append(finding.message + ".")
+        out.append("")
+        out.append(f"**Fix**: {fix_for(finding)}.")
+        out.append("")
+    out += ["## Summary", ""]
+    out.append("| | count |")
+    out.append("|---|---|")
+    for key in (
+        "functions_audited",
+        "functions_passed",
+        "functions_with_issues",
+        "calls_audited",
+        "calls_passing_session",
+        "issues",
+    ):
+        out.append(f"| {key.replace('_', ' ')} | {summary[key]} |")
+    by_code = summary["by_code"]
+    assert isinstance(by_code, dict)
+    for code, count in by_code.items():
+        out.append(f"| `{code}` | {count} |")
+    out.append("")
+    out += ["## Chains that open their own session", ""]
+    if not audit.chains:
+        out += ["None.", ""]
+    else:
+        out.append(
+            "Functions without a session parameter that reach a scope opener; a caller "
+            "holding a session cannot make them part of its transaction:"
+        )
+        out.append("")
+        out += [f"- `{chain}` opens its own session" for chain in audit.chains]
+        out.append("")
+    return "\n".join(out)
+
+
+def as_json(audit: Audit) -> str:
+    data: dict[str, Any] = {
+        "functions": [
+            {
+                "module": f.module,
+                "name": f.name,
+                "fullname": f.fullname,
+                "path": _rel(f.path),
+                "line": f.line,
+                "session_param": f.session_param,
+                "session_param_names": f.param_names,
+                "classification": f.classification,
+                "declared": f.declared,
+                "inferred": f.inferred,
+                "writes": f.writes,
+                "holds_session": f.holds,
+                "calls": [
+                    {
+                        "callee": c.callee,
+                        "line": c.line,
+                        "column": c.column + 1,
+                        "session_passed": c.session_passed,
+                        "status": c.verdict,
+                        "chain": c.chain,
+                    }
+                    for c in f.calls
+                ],
+                "chains": f.chains,
+                "status": f.status,
+            }
+            for f in audit.functions
+        ],
+        "findings": [_finding_json(f) for f in audit.findings],
+        "chains": audit.chains,
+        "summary": audit.summary(),
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def as_sarif(audit: Audit) -> str:
+    results = [
+        sarif.Result(
+            code=f.code,
+            path=f.path,
+            line=f.line,
+            column=f.column + 1 if f.column >= 0 else 0,
+            message=f.message,
+            fingerprint=f.fingerprint,
+        )
+        for f in audit.findings
+    ]
+    return json.dumps(sarif.log(results, extra_rules=dict(AUDIT_CODES)), indent=2) + "\n"
+
+
+def fix_for(finding: Finding) -> str:
+    """The message's own advice (after its last ';'), else the code's general fix."""
+    head, sep, advice = finding.message.rpartition("; ")
+    if sep and advice:
+        return advice
+    return _FIXES.get(finding.code, "see the code's documentation page")
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "path": _rel(f.path),
+        "line": f.line,
+        "column": f.column + 1,
+        "message": f.message,
+        "function": f.function,
+        "fingerprint": f.fingerprint,
+        "fix": fix_for(f),
+    }
+
+
+def _at_call(finding: Finding, function: Function) -> bool:
+    return any(c.line == finding.line and c.column == finding.column for c in function.calls)
+
+
+def _param_cell(function: Function) -> str:
+    if function.session_param == "none":
+        return "none"
+    return f"{function.session_param} (`{', '.join(function.param_names)}`)"
+
+
+def _class_cell(function: Function) -> str:
+    if function.declared is not None:
+        return f"{function.declared} (declared)"
+    return function.inferred
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _rel(path: str) -> str:
+    try:
+        return os.path.relpath(path).replace(os.sep, "/")
+    except ValueError:
+        return path
+
+
+@lru_cache(maxsize=64)
+def _lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _source_line(path: str, line: int) -> str:
+    lines = _lines(path)
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+

@@ -1,0 +1,48 @@
+"""What a recording run (the `audit` and `baseline` commands) learns from the plugin's
+own hooks: every call site the gate let through and every finding, with the function it
+is in. A normal mypy run has no recorder and pays nothing for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A report the plugin made (before `# type: ignore` and disabled codes are applied:
+    the command keeps only those mypy kept)."""
+
+    code: str
+    path: str
+    line: int
+    column: int
+    message: str
+    function: str  # the enclosing top-level function or method, "" at module level
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """A call the gate hooked: to a session-accepting callable, a scope opener, or a
+    function that opens a scope inside."""
+
+    path: str
+    line: int
+    column: int
+    function: str  # the enclosing top-level function or method, "" at module level
+    callee: str  # as messages name it: "get_ingredient", "Repo.get"
+    callee_fullname: str
+    accepts_session: bool
+    marker: str | None
+    opener: bool
+    opens: tuple[str, ...] | None
+    param: str | None  # the callee's session parameter
+    passed: str  # facts.NOTHING, PASSED, LITERAL_NONE, FRESH or OTHER
+    passed_text: str
+    held: str | None  # how the held session reads, None where none is held
+
+
+@dataclass(slots=True)
+class Recorder:
+    findings: list[Finding] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)

@@ -1,0 +1,83 @@
+"""The one place the plugin reports a finding.
+
+Every check reports through `Reporter.fail`: it drops findings the baseline accepts and,
+in a recording run, tells the recorder. With neither (the usual mypy run) it is a plain
+`api.fail`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeAlias, cast
+
+from mypy.checker import TypeChecker
+from mypy.errorcodes import ErrorCode
+from mypy.nodes import Context
+from mypy.plugin import CheckerPluginInterface
+
+from mypy_session import baseline
+from mypy_session.compat import top_level_function
+from mypy_session.recorder import Finding, Recorder
+
+# How a check reports: (message, where, code); bound to the checker of the call.
+Report: TypeAlias = Callable[[str, Context, ErrorCode], None]
+
+
+class Reporter:
+    def __init__(
+        self,
+        *,
+        accepted: frozenset[str] = frozenset(),
+        root: str | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.accepted = accepted  # fingerprints in the baseline
+        self.root = root or os.getcwd()  # paths in fingerprints are relative to this
+        self.recorder = recorder
+        self._plain = not accepted and recorder is None
+        # Identical findings in one function are told apart by their order:
+        # {(function or module node id, fingerprint base): (body, [positions])}.
+        self._seen: dict[tuple[int, str], tuple[object, list[tuple[int, int]]]] = {}
+
+    def fail(
+        self, api: CheckerPluginInterface, message: str, context: Context, code: ErrorCode
+    ) -> None:
+        if not self._plain:
+            checker = cast(TypeChecker, api)
+            function = function_name(checker)
+            path = baseline.relative_path(checker.path, self.root)
+            base = baseline.fingerprint(code.code, path, function, message)
+            mark = baseline.nth(base, self._occurrence(checker, base, context))
+            if mark in self.accepted:
+                return
+            if self.recorder is not None:
+                self.recorder.findings.append(
+                    Finding(code.code, checker.path, context.line, context.column, message, function, mark)
+                )
+        api.fail(message, context, code=code)
+
+
+    def _occurrence(self, checker: TypeChecker, base: str, context: Context) -> int:
+        """How many identical findings precede this one in its function (0 for the first).
+        mypy checks a body in order; a deferred function is checked again, and dmypy
+        swaps a changed function's body, which starts the count afresh."""
+        owner = top_level_function(checker.scope)
+        node: object = owner if owner is not None else checker.tree
+        body = owner.body if owner is not None else checker.tree.defs
+        key = (id(node), base)
+        hit = self._seen.get(key)
+        if hit is None or hit[0] is not body:
+            hit = self._seen[key] = (body, [])
+        positions = hit[1]
+        where = (context.line, context.column)
+        if where not in positions:
+            positions.append(where)
+        return positions.index(where)
+
+
+def function_name(checker: TypeChecker) -> str:
+    """The fullname of the top-level function or method being checked ("" at module level)."""
+    function = top_level_function(checker.scope)
+    name = getattr(function, "fullname", "") if function is not None else ""
+    return name if isinstance(name, str) else ""
