@@ -91,6 +91,7 @@ WRITE_METHODS: Final = frozenset(
         "bulk_update_mappings",
     )
 )
+_ONE_OBJECT: Final = frozenset(("add", "delete", "merge"))
 _DML_BASE: Final = "sqlalchemy.sql.dml.UpdateBase"
 
 
@@ -302,7 +303,9 @@ class _Writes:
             return
         if callee.name == "execute" and not (call.args and _is_dml(self.types.get(call.args[0]))):
             return
-        self._write(f"{render(callee.expr)}.{callee.name}", call.line, loops)
+        # add / merge / delete of an object already written is the same row
+        target = render(call.args[0]) if call.args and callee.name in _ONE_OBJECT else None
+        self._write(f"{render(callee.expr)}.{callee.name}", call.line, loops, target)
 
     def _attribute_write(self, target: Expression, how: str, loops: int) -> None:
         if isinstance(target, MemberExpr) and is_mapped_instance(self.types.get(target.expr)):
