@@ -41,11 +41,20 @@ class Reporter:
         self._seen: dict[tuple[int, str], tuple[object, list[tuple[int, int]]]] = {}
 
     def fail(
-        self, api: CheckerPluginInterface, message: str, context: Context, code: ErrorCode
+        self,
+        api: CheckerPluginInterface,
+        message: str,
+        context: Context,
+        code: ErrorCode,
+        *,
+        function: str | None = None,
     ) -> None:
+        """Report unless the baseline accepts it; `function` names the function the finding
+        is about where that is not the one being checked (a decorator runs outside it)."""
         if not self._plain:
             checker = cast(TypeChecker, api)
-            function = function_name(checker)
+            if function is None:
+                function = function_name(checker)
             path = baseline.relative_path(checker.path, self.root)
             base = baseline.fingerprint(code.code, path, function, message)
             mark = baseline.nth(base, self._occurrence(checker, base, context))

@@ -20,4 +20,6 @@ def check_missing_param(ctx: FunctionContext, marker: str, knowledge: Knowledge)
     if own_session_params(func, knowledge):
         return
     message = errorcodes.missing_param(func.name, marker)
-    knowledge.reporter.fail(ctx.api, message, func, errorcodes.SESSION_MISSING_PARAM)
+    knowledge.reporter.fail(
+        ctx.api, message, func, errorcodes.SESSION_MISSING_PARAM, function=func.fullname
+    )
