@@ -75,16 +75,24 @@ def call_site(
     if not isinstance(call, CallExpr):
         return None
     api = cast(TypeChecker, ctx.api)
-    sight = sight_at_call(api, call, knowledge)  # lazy: walks the body only if asked
+    lazy = _LazySight(api, call, knowledge)
     facts: dict[str, object] = {}
     if callee.params:
-        argument = _argument(ctx, callee, sight, knowledge)
+        argument = _argument(ctx, callee, lazy, knowledge)
         if argument is not None:
             param, passed, text = argument
+            if (
+                passed == PASSED
+                and not callee.opener
+                and callee.opens is None
+                and knowledge.reporter.recorder is None
+            ):
+                return None  # the session is passed on: no check has anything to say
             facts.update(param=param, required=param not in callee.optional)
             facts.update(passed=passed, passed_text=text)
-            if passed == NOTHING and sight.held is None:
+            if passed == NOTHING and lazy.get().held is None:
                 facts.update(_detached_use(call, ctx, api, knowledge))
+    sight = lazy.get()
     if callee.opener or callee.opens is not None:
         facts["in_own_transaction"] = _marked_own(api, knowledge)
     if callee.opener:
@@ -97,8 +105,24 @@ def call_site(
     return CallSite(callee, call, sight, **facts)  # type: ignore[arg-type]
 
 
+class _LazySight:
+    """The call's `Sight`, made on first use (most calls pass the session on and never
+    need it)."""
+
+    __slots__ = ("_api", "_call", "_knowledge", "_sight")
+
+    def __init__(self, api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> None:
+        self._api, self._call, self._knowledge = api, call, knowledge
+        self._sight: Sight | None = None
+
+    def get(self) -> Sight:
+        if self._sight is None:
+            self._sight = sight_at_call(self._api, self._call, self._knowledge)
+        return self._sight
+
+
 def _argument(
-    ctx: FunctionContext | MethodContext, callee: Callee, sight: Sight, knowledge: Knowledge
+    ctx: FunctionContext | MethodContext, callee: Callee, sight: _LazySight, knowledge: Knowledge
 ) -> tuple[str, str, str] | None:
     """(the session parameter's name, what is passed for it, how that reads)."""
     for index, name in enumerate(ctx.callee_arg_names):
@@ -116,7 +140,7 @@ def _argument(
 
 
 def _classify(
-    arg: Expression, ctx: FunctionContext | MethodContext, sight: Sight, knowledge: Knowledge
+    arg: Expression, ctx: FunctionContext | MethodContext, sight: _LazySight, knowledge: Knowledge
 ) -> str:
     """How the argument relates to the held session. Decided without computing the held
     session (the costly part): only a parameter that is not the held one can be a
@@ -130,7 +154,7 @@ def _classify(
         kind = passed_parameter(api, arg.node, knowledge)
         if kind == "maybe":
             # Only here is the held session needed: is the parameter itself the held one?
-            held = sight.held
+            held = sight.get().held
             return PASSED if held is None or held.var is arg.node else OTHER
         if kind is not None:
             return OTHER

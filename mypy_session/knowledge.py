@@ -81,6 +81,7 @@ class Knowledge:
         self.stub_markers: dict[str, str] = load_markers(config.marker_stubs)
         self._modules = modules
         self._summaries: dict[str, tuple[object, Summary]] = {}
+        self._owners: dict[str, tuple[str, MypyFile]] = {}  # "pkg.mod.Class" -> its module
         self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
         self._in_progress: set[str] = set()
         self._openers: dict[str, bool] = {}
@@ -327,6 +328,10 @@ class Knowledge:
         return known
 
     def _module_of(self, fullname: str) -> tuple[str, MypyFile] | None:
+        owner = fullname.rpartition(".")[0]
+        known = self._owners.get(owner)
+        if known is not None:
+            return known
         modules = self._modules()
         if not modules:
             return None
@@ -335,6 +340,8 @@ class Knowledge:
             name = name.rsplit(".", 1)[0]
             file = modules.get(name)
             if file is not None:
+                if not self._daemon:  # a module, once loaded, stays for the run
+                    self._owners[owner] = (name, file)
                 return name, file
         return None
 
