@@ -20,11 +20,17 @@ from pathlib import Path
 from typing import Final, TextIO
 
 import tomlkit
+from mypy import defaults as mypy_defaults
 from mypy.main import main as mypy_main
 from mypy.main import process_options
 
 from mypy_session.config import ORIGINAL_CONFIG_ENV
 from mypy_session.version import __version__
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 PLUGIN: Final = "mypy_session.plugin"
 
@@ -96,6 +102,10 @@ def check(args: list[str]) -> int:
 
 
 def _check(mypy_args: list[str], stdout: TextIO | None) -> int:
+    problem = unreadable_config(mypy_args)
+    if problem is not None:
+        print(f"mypy-session: error: {problem}", file=sys.stderr)
+        return 2
     config_file, plugins = _mypy_config(mypy_args)
     if any(_is_our_plugin(p) for p in plugins):
         return _run_mypy(mypy_args, stdout)
@@ -120,6 +130,68 @@ def _mypy_config(args: list[str]) -> tuple[str | None, list[str]]:
         except SystemExit:
             return None, []  # mypy itself will report the bad arguments
     return options.config_file, list(options.plugins)
+
+
+# Where mypy looks for its config, in its order; pyproject.toml and setup.cfg count only with
+# a mypy section. mypy 1.15+ (which has SHARED_CONFIG_NAMES) also searches parent
+# directories, up to a repository root.
+_LOCAL_CONFIGS: Final = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
+_SHARED_CONFIGS: Final = ("pyproject.toml", "setup.cfg")
+_SEARCHES_UPWARDS: Final = hasattr(mypy_defaults, "SHARED_CONFIG_NAMES")
+
+
+def unreadable_config(args: list[str]) -> str | None:
+    """Why the config file mypy would use cannot be read, in one line naming it; or None.
+
+    mypy reports a config it cannot parse and goes on without it (one it cannot decode or
+    open is a traceback); `check` would then run the plugin on a stand-in with the
+    defaults, and the settings the user wrote would be ignored without a word."""
+    for path in _config_candidates(args):
+        try:
+            if path.lower().endswith(".toml"):
+                with open(path, "rb") as f:
+                    is_mypy_config = "mypy" in tomllib.load(f).get("tool", {})
+            else:
+                parser = configparser.RawConfigParser()
+                with open(path, encoding="utf-8") as f:
+                    parser.read_file(f, source=path)
+                is_mypy_config = parser.has_section("mypy")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, configparser.Error) as exc:
+            return f"{path}: cannot read the config file: {' '.join(str(exc).split())}"
+        if is_mypy_config or os.path.basename(path) not in _SHARED_CONFIGS:
+            return None  # the one mypy uses, and it reads
+    return None
+
+
+def _config_candidates(args: list[str]) -> Iterator[str]:
+    explicit = _config_flag(args)
+    if explicit is not None:
+        if os.path.exists(explicit):  # a missing one mypy reports itself
+            yield explicit
+        return
+    here = os.getcwd()
+    while True:
+        for name in _LOCAL_CONFIGS:
+            if os.path.exists(os.path.join(here, name)):
+                yield os.path.relpath(os.path.join(here, name))
+        parent = os.path.dirname(here)
+        if not _SEARCHES_UPWARDS or parent == here or any(
+            os.path.exists(os.path.join(here, vcs)) for vcs in (".git", ".hg")
+        ):
+            break
+        here = parent
+    for user_config in mypy_defaults.USER_CONFIG_FILES:
+        if os.path.exists(os.path.expanduser(user_config)):
+            yield os.path.expanduser(user_config)
+
+
+def _config_flag(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--config-file" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config-file="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def _is_our_plugin(entry: str) -> bool:

@@ -106,7 +106,7 @@ def load_config(config_file: str | None) -> SessionConfig:
     if config_file is None or not os.path.exists(config_file):
         return SessionConfig(config_file=config_file)
     shown = os.environ.get(ORIGINAL_CONFIG_ENV) or config_file
-    if config_file.endswith(".toml"):
+    if config_file.lower().endswith(".toml"):  # as mypy tells TOML from INI
         return _from_mapping(_read_toml(config_file, shown), shown, f"[{TOML_SECTION}]")
     return _from_mapping(_read_ini(config_file, shown), shown, f"[{INI_SECTION}]")
 
@@ -115,7 +115,7 @@ def _read_toml(path: str, shown: str) -> Mapping[str, object]:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read the file: {exc}") from None
     section = data.get("tool", {}).get("mypy_session", {})
     if not isinstance(section, dict):
@@ -127,7 +127,9 @@ def _read_ini(path: str, shown: str) -> Mapping[str, object]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep class names' case
     try:
-        parser.read(path, encoding="utf-8")
+        # Not parser.read(), which skips a file it cannot open.
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f, source=path)
     except (OSError, configparser.Error, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())
         raise ConfigError(f"{shown}: cannot read the file: {detail}") from None

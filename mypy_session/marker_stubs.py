@@ -63,6 +63,13 @@ def stub_fingerprints(configured: tuple[str, ...]) -> dict[str, str]:
     return {module: f"{value:08x}" for module, value in found.items()}
 
 
+def check_configured_stubs(configured: tuple[str, ...]) -> None:
+    """Parse the project's own marker stubs (the shipped ones are known good): one that
+    does not parse raises `ConfigError` at plugin load, whether or not a hook runs."""
+    for module, path in stub_files(configured):
+        _markers_in(path, module)
+
+
 def load_markers(configured: tuple[str, ...]) -> dict[str, str]:
     """{fullname: marker} from every marker stub, shipped and configured."""
     markers: dict[str, str] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from mypy.options import Options
 from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
@@ -24,7 +24,7 @@ from mypy.types import Type
 from mypy_session import errorcodes  # noqa: F401
 from mypy_session.config import ConfigError, SessionConfig, load_config
 from mypy_session import baseline
-from mypy_session.marker_stubs import stub_fingerprints
+from mypy_session.marker_stubs import check_configured_stubs, stub_fingerprints
 from mypy_session.recorder import Recorder
 from mypy_session.report import Reporter
 from mypy_session.version import __version__
@@ -56,9 +56,13 @@ class SessionPlugin(Plugin):
             self.config: SessionConfig = load_config(options.config_file)
             # Editing a marker stub invalidates the module it marks (report_config_data).
             self._stubs = stub_fingerprints(self.config.marker_stubs)
+            # A stub that does not parse stops the run here, not at the first hook: a warm
+            # run asks for none, and under -n only the workers do.
+            check_configured_stubs(self.config.marker_stubs)
+            if _is_parallel_coordinator(options) and self.config.baseline is not None:
+                baseline.read(self.config.baseline)  # the same, for the baseline
         except ConfigError as exc:
-            print(f"mypy-session: error: {exc}", file=sys.stderr)
-            sys.exit(2)
+            _stop(exc, quiet=_IN_PARALLEL_WORKER)
         self._config_data = {"version": __version__, **self.config.to_json()}
         if self.config.baseline is not None:
             # Editing the baseline changes what is reported: it is part of the cache key.
@@ -120,8 +124,7 @@ class SessionPlugin(Plugin):
                     reporter=self._reporter(),
                 )
             except ConfigError as exc:  # a marker stub or baseline that does not parse
-                print(f"mypy-session: error: {exc}", file=sys.stderr)
-                sys.exit(2)
+                _stop(exc)
         return self._gate_impl
 
     def _reporter(self) -> Reporter:
@@ -138,6 +141,22 @@ class SessionPlugin(Plugin):
             return None
         hook: Callable[[Any], Type] | None = gate.guarded(gate.hook_for, fullname)
         return hook
+
+
+# Under -n, mypy's coordinator and each worker process load the plugin.
+_IN_PARALLEL_WORKER: Final = "mypy.build_worker.worker" in sys.modules
+
+
+def _is_parallel_coordinator(options: Options) -> bool:
+    return getattr(options, "num_workers", 0) > 0 and not _IN_PARALLEL_WORKER
+
+
+def _stop(exc: ConfigError, *, quiet: bool = False) -> NoReturn:
+    """Exit status 2 with one line, as mypy does for its own config errors. `quiet` where
+    the coordinator says the same (a setting every process reads alike)."""
+    if not quiet:
+        print(f"mypy-session: error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 
 class _Memo(dict[str, Callable[[Any], Type] | None]):

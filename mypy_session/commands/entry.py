@@ -54,6 +54,17 @@ def _emit(text: str, output: str | None) -> None:
         stream.write(text)
 
 
+def _readable(mypy_args: list[str]) -> bool:
+    """The config mypy would use can be read (else one line is printed: exit 2)."""
+    from mypy_session.cli import unreadable_config
+
+    problem = unreadable_config(mypy_args)
+    if problem is not None:
+        build.fail(problem)
+        return False
+    return True
+
+
 def _blocked(outcome: build.Outcome) -> int:
     for message in outcome.blocking:
         print(message, file=sys.stderr)
@@ -65,6 +76,8 @@ def audit(args: list[str]) -> int:
     parser.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
     parser.add_argument("--output-file", help="write the report here instead of stdout")
     known, mypy_args = parser.parse_known_args(args)
+    if not _readable(mypy_args):
+        return 2
     collector = AuditCollector()
     outcome = build.run(mypy_args, visit=collector, progress=known.progress)
     if outcome.blocking:
@@ -91,6 +104,8 @@ def callers(args: list[str]) -> int:
     known = parser.parse_args(ours)
     if known.config_file:
         mypy_args = ["--config-file", known.config_file, *mypy_args]
+    if not _readable(mypy_args):
+        return 2
     if not _has_targets(mypy_args):
         mypy_args.append(".")
     collector = CallersCollector(list(known.name))
@@ -168,6 +183,8 @@ def baseline(args: list[str]) -> int:
     parser.add_argument("--update", action="store_true", help="drop fixed findings (the default when the file exists)")
     parser.add_argument("--accept-new", action="store_true", help="also add today's new findings, listing each")
     known, mypy_args = parser.parse_known_args(args)
+    if not _readable(mypy_args):
+        return 2
     configured = _configured_baseline(mypy_args)
     path = known.file or configured
     if path is None:
