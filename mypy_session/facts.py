@@ -31,7 +31,7 @@ from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder
 from mypy_session.knowledge import Knowledge
 from mypy_session.recorder import CallRecord
 from mypy_session.report import function_name
-from mypy_session.scopes import WithBlock, returns_within, scopes_of, uses_within
+from mypy_session.scopes import iterated_here, WithBlock, returns_within, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance, render
 
 # How the argument passed for the session parameter relates to the held session.
@@ -93,6 +93,10 @@ def call_site(
             if passed == NOTHING and lazy.get().held is None:
                 facts.update(_detached_use(call, ctx, api, knowledge))
     sight = lazy.get()
+    if callee.deferred and not iterated_here(_container(api), call):
+        # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
+        # opens, runs only when it is iterated, after this function has moved on.
+        callee = replace(callee, opens=None)
     if callee.opener or callee.opens is not None:
         facts["in_own_transaction"] = _marked_own(api, knowledge)
     if callee.opener:
@@ -119,6 +123,11 @@ class _LazySight:
         if self._sight is None:
             self._sight = sight_at_call(self._api, self._call, self._knowledge)
         return self._sight
+
+
+def _container(api: TypeChecker) -> FuncItem | MypyFile:
+    function = current_function(api.scope)
+    return function if function is not None else _module(api)
 
 
 def _argument(

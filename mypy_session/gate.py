@@ -12,7 +12,15 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar, cast
 
 from mypy.checker import TypeChecker
-from mypy.nodes import MypyFile, SymbolNode, SymbolTableNode, TypeInfo
+from mypy.nodes import (
+    Decorator,
+    FuncDef,
+    MypyFile,
+    OverloadedFuncDef,
+    SymbolNode,
+    SymbolTableNode,
+    TypeInfo,
+)
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
@@ -99,6 +107,7 @@ class Gate:
             marker=marker,
             opener=opener,
             opens=opens,
+            deferred=opens is not None and _is_generator(node),
             fullname=defined,
         )
 
@@ -131,6 +140,15 @@ class Gate:
                 raise
             return None
 
+
+
+def _is_generator(node: SymbolNode) -> bool:
+    """A generator or async generator function (mypy keeps these flags in its cache)."""
+    target: SymbolNode | None = node.func if isinstance(node, Decorator) else node
+    if isinstance(target, OverloadedFuncDef):
+        impl = target.impl
+        target = impl.func if isinstance(impl, Decorator) else impl
+    return isinstance(target, FuncDef) and (target.is_generator or target.is_async_generator)
 
 
 def _skipped(ctx: FunctionContext | MethodContext) -> bool:

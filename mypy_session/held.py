@@ -23,6 +23,7 @@ from mypy.nodes import (
     ARG_STAR2,
     FUNC_NO_INFO,
     CallExpr,
+    Decorator,
     Expression,
     FuncDef,
     FuncItem,
@@ -37,7 +38,7 @@ from mypy.types import Type
 
 from mypy_session.compat import current_function
 from mypy_session.knowledge import Knowledge
-from mypy_session.scopes import DefPoint, WithItem, position, scopes_of
+from mypy_session.scopes import FAILED, is_post_transaction_listener, DefPoint, WithItem, position, scopes_of
 from mypy_session.vocabulary import OPTIONAL, is_any, is_none, render, session_kind
 
 WITH: Final = "with"
@@ -159,6 +160,8 @@ def _in_sight(
 ) -> Iterator[HeldSession]:
     enclosing = False
     while True:
+        if isinstance(container, FuncItem) and _is_listener(container, stack):
+            return  # it runs once the transaction it listens to is over: nothing is held
         for candidate in _candidates_here(container, point, knowledge):
             if enclosing:
                 candidate = HeldSession(
@@ -185,10 +188,25 @@ def _in_sight(
         enclosing = True
 
 
+def _is_listener(func: FuncItem, stack: list[TypeInfo | FuncItem | MypyFile]) -> bool:
+    """Is `func` an after-commit / after-rollback listener (see `scopes`)?"""
+    outer = _enclosing_function(func, stack)
+    if outer is not None:
+        return id(func) in scopes_of(outer).listeners
+    if not isinstance(func, FuncDef) or not func.is_decorated:
+        return False
+    names = func.info.names if func.info is not FUNC_NO_INFO else _module(stack).names
+    sym = names.get(func.name)
+    node = sym.node if sym is not None else None
+    return isinstance(node, Decorator) and is_post_transaction_listener(node)
+
+
 def _candidates_here(
     container: FuncItem | MypyFile, point: _Point, knowledge: Knowledge
 ) -> Iterator[HeldSession]:
     config = knowledge.config
+    if FAILED in point.known_none:
+        return  # in `except <database error>:` before a rollback: no session is usable
     for item in point.scopes:
         if _holds_with(item, point, knowledge):
             target = item.target

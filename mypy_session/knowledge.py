@@ -260,7 +260,11 @@ class Knowledge:
 
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
         if isinstance(func, Decorator):
-            return Summary(_decorator_marker(func), self._opens(func.func))
+            opens = self._opens(func.func)
+            if opens is None and _provides_session(func):
+                # @provide_session: called without a session, the decorator opens one.
+                opens = ("create_session()",)
+            return Summary(_decorator_marker(func), opens)
         return Summary(None, self._opens(func))
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
@@ -284,7 +288,10 @@ class Knowledge:
                 name = self.opener_name(expr)
                 if name is not None:
                     return (name,)
-                continue
+                target = _receiver_method(expr)  # store.refresh() on a typed name
+                if target is None:
+                    continue
+                node = None
             step = steps[target] if target in steps else self._step(target, node)
             if step is None:
                 continue
@@ -410,6 +417,31 @@ def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
     if isinstance(callee, RefExpr) and callee.fullname and not isinstance(callee.node, Var):
         return callee.fullname
     return None
+
+
+# Decorators that open a session when the decorated function is called without one
+# (Airflow's provide_session). Matched by the last part of the name, like an entry of
+# scope_factories without dots; better as a marker in the shipped stub.
+SESSION_PROVIDERS: Final = frozenset(("provide_session",))
+
+
+def _provides_session(func: Decorator) -> bool:
+    return any(
+        isinstance(dec, RefExpr) and dec.fullname.rsplit(".", 1)[-1] in SESSION_PROVIDERS
+        for dec in func.decorators
+    )
+
+
+def _receiver_method(call: CallExpr) -> str | None:
+    """`ti.xcom_push(...)` on a parameter or local with a declared class type: the method."""
+    callee = call.callee
+    if not isinstance(callee, MemberExpr):
+        return None
+    owner = _instance_type(callee.expr)
+    found = owner.get(callee.name) if owner is not None else None
+    if found is None or found.node is None or isinstance(found.node, Var):
+        return None
+    return found.node.fullname
 
 
 def _passes_session(call: CallExpr, params: list[tuple[str, bool, int]]) -> bool:

@@ -64,7 +64,7 @@ class Reporter:
                 self.recorder.findings.append(
                     Finding(code.code, checker.path, context.line, context.column, message, function, mark)
                 )
-        api.fail(message, context, code=code)
+        fail_unwatched(api, message, context, code)
 
 
     def _occurrence(self, checker: TypeChecker, base: str, context: Context) -> int:
@@ -83,6 +83,32 @@ class Reporter:
         if where not in positions:
             positions.append(where)
         return positions.index(where)
+
+
+def fail_unwatched(
+    api: CheckerPluginInterface, message: str, context: Context, code: ErrorCode
+) -> None:
+    """`api.fail`, out of sight of mypy's error watchers.
+
+    mypy runs a call's hooks inside `filter_errors()` while it tries overload items (and
+    in union math): an item matches only if checking it reports nothing. A finding
+    reported there makes mypy reject the item: a bogus `call-overload` error, or the
+    wrong item chosen through the erased-types fallback (a wrong type, a bogus
+    `arg-type`), and the finding is lost with the trial. A finding is not a type error of
+    the call, so it must neither reject an item nor be filtered. An item that is tried
+    and then rejected reports the same message on the same line, which mypy's duplicate
+    removal drops."""
+    errors = cast(TypeChecker, api).msg.errors
+    watchers = getattr(errors, "_watchers", None)
+    if not watchers:
+        api.fail(message, context, code=code)
+        return
+    saved = list(watchers)
+    watchers.clear()
+    try:
+        api.fail(message, context, code=code)
+    finally:
+        watchers[:] = saved
 
 
 def function_name(checker: TypeChecker) -> str:

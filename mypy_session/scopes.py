@@ -33,14 +33,17 @@ from mypy.nodes import (
     ConditionalExpr,
     ContinueStmt,
     DelStmt,
+    DictionaryComprehension,
     ExpressionStmt,
     Decorator,
     Expression,
     ForStmt,
     FuncDef,
     FuncItem,
+    GeneratorExpr,
     IfStmt,
     LambdaExpr,
+    ListComprehension,
     MatchStmt,
     MemberExpr,
     MypyFile,
@@ -51,9 +54,13 @@ from mypy.nodes import (
     OverloadedFuncDef,
     PassStmt,
     RaiseStmt,
+    RefExpr,
     ReturnStmt,
+    SetComprehension,
     Statement,
+    StrExpr,
     TryStmt,
+    TupleExpr,
     UnaryExpr,
     WhileStmt,
     WithStmt,
@@ -124,6 +131,9 @@ class BodyScopes:
     # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
     assigned: dict[int, NameExpr] = field(default_factory=dict)
     rebound: set[str] = field(default_factory=set)  # every name the body assigns
+    iterated: set[int] = field(default_factory=set)  # id() of each `for` statement's iterable
+    # id() of nested functions registered as after-commit / after-rollback listeners
+    listeners: set[int] = field(default_factory=set)
     _starts: list[tuple[int, int]] | None = None
 
     def point_of(self, node: Node) -> DefPoint | None:
@@ -184,6 +194,8 @@ class _Walker:
     ) -> frozenset[str]:
         if type(stmt) in _SIMPLE:  # most statements: one region, nothing else to learn
             self.region(stmt, scopes, none)
+            if type(stmt) is ExpressionStmt:
+                return _after_expression(stmt.expr, none)
             return none
         if isinstance(stmt, Block):
             return self.block(stmt.body, scopes, none)
@@ -205,6 +217,7 @@ class _Walker:
                 self.region(stmt.expr, scopes, none)
             else:
                 self.region(stmt.expr, scopes, none)
+                self.out.iterated.add(id(stmt.expr))
                 none = none - self.bind(stmt.index)
             self.block(stmt.body.body, scopes, none)
             if stmt.else_body is not None:
@@ -215,7 +228,10 @@ class _Walker:
             for typ, handler in zip(stmt.types, stmt.handlers):
                 if typ is not None:
                     self.region(typ, scopes, none)
-                self.block(handler.body, scopes, none)
+                # `except IntegrityError:` after a failed flush: the session's transaction
+                # is dead until it is rolled back, so no session is held in the handler.
+                failed = none | {FAILED} if typ is not None and _is_db_error(typ) else none
+                self.block(handler.body, scopes, failed)
             if stmt.else_body is not None:
                 self.block(stmt.else_body.body, scopes, none)
             if stmt.finally_body is not None:
@@ -292,6 +308,8 @@ class _Walker:
             for dec in stmt.decorators:
                 self.region(dec, scopes, none)
             funcs.append(stmt.func)
+            if is_post_transaction_listener(stmt):
+                self.out.listeners.add(id(stmt.func))
         elif isinstance(stmt, OverloadedFuncDef):
             for item in stmt.items:
                 funcs.append(item.func if isinstance(item, Decorator) else item)
@@ -500,3 +518,83 @@ def uses_within(stmt: WithStmt, var: object) -> bool:
             if isinstance(expr, NameExpr) and expr.node is var and id(expr) not in merged:
                 return True
     return False
+
+
+# Session events that fire once the transaction is over: the session handed to the
+# listener cannot run SQL in it, and nothing the listener calls can join it.
+POST_TRANSACTION_EVENTS: Final = frozenset(
+    ("after_commit", "after_rollback", "after_soft_rollback", "after_transaction_end")
+)
+
+
+def is_post_transaction_listener(decorated: Decorator) -> bool:
+    """`@event.listens_for(target, "after_commit")` and the like."""
+    for dec in decorated.decorators:
+        if (
+            isinstance(dec, CallExpr)
+            and isinstance(dec.callee, RefExpr)
+            and dec.callee.fullname == "sqlalchemy.event.api.listens_for"
+            and len(dec.args) >= 2
+            and isinstance(dec.args[1], StrExpr)
+            and dec.args[1].value in POST_TRANSACTION_EVENTS
+        ):
+            return True
+    return False
+
+
+_CONSUMERS: Final = frozenset(
+    f"builtins.{name}"
+    for name in ("list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "any", "all", "min", "max")
+)
+
+
+def iterated_here(container: FuncItem | MypyFile, call: CallExpr) -> bool:
+    """Is the generator that `call` makes run where it is made: the iterable of a `for` or
+    of a comprehension, or the argument of a builtin that consumes it (`list(gen())`)?"""
+    body = scopes_of(container)
+    if id(call) in body.iterated:
+        return True
+    if body._starts is None:
+        body._starts = [region.start for region in body.regions]
+    index = bisect.bisect_right(body._starts, position(call)) - 1
+    if index < 0:
+        return False
+    node = body.regions[index].node
+    for sub in (node, *get_subexpressions(node)):
+        if isinstance(sub, (GeneratorExpr, DictionaryComprehension)):
+            if any(seq is call for seq in sub.sequences):
+                return True
+        elif isinstance(sub, (ListComprehension, SetComprehension)):
+            if any(seq is call for seq in sub.generator.sequences):
+                return True
+        elif isinstance(sub, CallExpr) and isinstance(sub.callee, NameExpr):
+            if sub.callee.fullname in _CONSUMERS and any(arg is call for arg in sub.args):
+                return True
+    return False
+
+
+def _after_expression(expr: Expression, none: frozenset[str]) -> frozenset[str]:
+    """`name.close()`: the function is done with that session, which is not held from here
+    on (until the name is rebound). `name.rollback()` ends a failed transaction (F4)."""
+    if isinstance(expr, AwaitExpr):
+        expr = expr.expr
+    if not (isinstance(expr, CallExpr) and isinstance(expr.callee, MemberExpr)):
+        return none
+    method = expr.callee.name
+    if method == "rollback" and FAILED in none:
+        return none - {FAILED}
+    if method == "close" and not expr.args and isinstance(expr.callee.expr, NameExpr):
+        return none | {expr.callee.expr.name}
+    return none
+
+
+# In `known_none`: inside `except <database error>:`, before a rollback() (F4).
+FAILED: Final = "*failed transaction*"
+
+
+def _is_db_error(typ: Expression) -> bool:
+    """An exception class (or a tuple of them) from `sqlalchemy.exc`."""
+    items = typ.items if isinstance(typ, TupleExpr) else [typ]
+    return any(
+        isinstance(item, RefExpr) and item.fullname.startswith("sqlalchemy.exc.") for item in items
+    )

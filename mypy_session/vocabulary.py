@@ -93,6 +93,7 @@ class Callee:
     marker: str | None = None  # READ, SINGLE, MULTI, OWN or OPENER
     opener: bool = False  # calling it opens a new session
     opens: tuple[str, ...] | None = None  # without a session parameter, opens one inside
+    deferred: bool = False  # a generator: calling it runs nothing until it is iterated
     fullname: str = ""  # where it is defined
 
 
