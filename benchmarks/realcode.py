@@ -57,6 +57,9 @@ import mypy.version
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DEFAULT_WORKDIR = Path(os.environ.get("MYPY_SESSION_REALCODE_DIR", "/tmp/mypy-session-realcode"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from overhead import split_output  # noqa: E402 - the same reading as overhead.py
+
 PLUGIN = "mypy_session.plugin"
 VARIANTS = ("plain", "plugin")
 
@@ -483,21 +486,7 @@ def source_line(path: Path, lineno: int) -> str:
 
 def without_plugin_lines(stdout: str) -> list[str]:
     """mypy's own output: no summary, no plugin error line, no note attached to one."""
-    kept: list[str] = []
-    last_plugin: str | None = None
-    for line in stdout.splitlines():
-        if SUMMARY.match(line):
-            continue
-        match = LOCATION.match(line)
-        location = match.group(0) if match else None
-        if PLUGIN_ERROR.match(line):
-            last_plugin = location
-        elif " note: " in line and location is not None and location == last_plugin:
-            pass
-        else:
-            kept.append(line)
-            last_plugin = None
-    return kept
+    return split_output(stdout).other_lines
 
 
 def ratio(a: float, b: float) -> float:
