@@ -24,7 +24,7 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
-from mypy_session import fullnames
+from mypy_session import fullnames, held, scopes
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
 from mypy_session.checks.detached import check_detached_return, check_detached_use
@@ -68,6 +68,11 @@ class Gate:
         reporter: Reporter | None = None,
     ) -> None:
         self.knowledge = Knowledge(config, modules, daemon=daemon, reporter=reporter)
+        # One gate per build. The memos of body walks and parameter lists are module-level
+        # and keyed by id(): they hold on to the syntax trees, so a process that runs mypy
+        # again (mypy.api, pytest's same-process mode) would keep every earlier build alive.
+        scopes.forget()
+        held.forget()
         self.lookup_fully_qualified = lookup
 
     def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:

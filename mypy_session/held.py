@@ -270,6 +270,11 @@ def _type_at(expr: Expression, point: _Point) -> Type | None:
 _params_cache: dict[int, tuple[FuncItem, object, list[tuple[str, Var]]]] = {}
 
 
+def forget() -> None:
+    """Drop every cached parameter list (a new build: the old trees must not stay alive)."""
+    _params_cache.clear()
+
+
 def own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str, Var]]:
     """The function's own session parameters, with the variables that hold them.
     Cached per function and body (dmypy swaps a changed function's body)."""

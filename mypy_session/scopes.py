@@ -127,6 +127,7 @@ class BodyScopes:
     regions: list[Region] = field(default_factory=list)  # in source order
     locals: list[LocalBinding] = field(default_factory=list)
     defs: dict[int, DefPoint] = field(default_factory=dict)
+    defs_at: dict[tuple[int, int], DefPoint] = field(default_factory=dict)  # the same, by position
     withs: list[WithBlock] = field(default_factory=list)
     # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
     assigned: dict[int, NameExpr] = field(default_factory=dict)
@@ -141,6 +142,13 @@ class BodyScopes:
         found = self.defs.get(id(node))
         if found is not None:
             return found
+        if isinstance(node, FuncDef):
+            # mypy checks a function with a value-restricted TypeVar once per value, on
+            # copies of its body (nested functions included) while the original stays on
+            # the scope stack: find the nested copy by where it is defined.
+            found = self.defs_at.get(position(node))
+            if found is not None:
+                return found
         if self._starts is None:
             self._starts = [region.start for region in self.regions]
         pos = position(node)
@@ -157,6 +165,11 @@ class BodyScopes:
 
 
 _cache: dict[int, tuple[object, BodyScopes]] = {}
+
+
+def forget() -> None:
+    """Drop every cached walk (a new build: the old trees must not stay alive)."""
+    _cache.clear()
 
 
 def scopes_of(container: FuncItem | MypyFile) -> BodyScopes:
@@ -319,7 +332,9 @@ class _Walker:
         else:
             funcs.append(stmt)
         for func in funcs:
-            self.out.defs[id(func)] = DefPoint(scopes, position(func), none)
+            point = DefPoint(scopes, position(func), none)
+            self.out.defs[id(func)] = point
+            self.out.defs_at.setdefault(point.position, point)
 
     def bind(self, target: Expression | None) -> frozenset[str]:
         if isinstance(target, NameExpr):  # the common case, without building a set

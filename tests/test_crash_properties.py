@@ -112,9 +112,6 @@ class Run:
         return sorted(self.stdout.splitlines())
 
 
-# Module-level memos of the plugin keyed by id(), holding syntax trees: in one process they
-# keep every previous run's build alive (~25 MB per run here); dropped between runs.
-_PLUGIN_MEMOS = (("mypy_session.scopes", "_cache"), ("mypy_session.held", "_params_cache"))
 # mypy raises the collector's thresholds and moves its objects to the oldest generation,
 # so a run's garbage outlives it (~35 MB each); a full collection costs ~1 s: every few runs.
 _COLLECT_EVERY = 8
@@ -140,10 +137,6 @@ def run_mypy(args: list[str]) -> Run:
         if alarm:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
-        for module, name in _PLUGIN_MEMOS:
-            memo = getattr(sys.modules.get(module), name, None)
-            if isinstance(memo, dict):
-                memo.clear()
         if next(_runs) % _COLLECT_EVERY == 0:
             gc.collect()
     return Run(stdout, stderr, status, out.getvalue() + err.getvalue())
