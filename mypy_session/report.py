@@ -66,7 +66,6 @@ class Reporter:
                 )
         fail_unwatched(api, message, context, code)
 
-
     def _occurrence(self, checker: TypeChecker, base: str, context: Context) -> int:
         """How many identical findings precede this one in its function (0 for the first).
         mypy checks a body in order; a deferred function is checked again, and dmypy

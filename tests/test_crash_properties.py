@@ -260,9 +260,8 @@ def _assert_clean(program: Program, pkg: str, *runs: Run) -> None:
 # -- the properties ---------------------------------------------------------------------------
 
 
-@_examples(ci=16, long=600)
-@given(program=programs())
-def test_no_crash(workspace: Workspace, program: Program) -> None:
+def _check_once(workspace: Workspace, program: Program) -> None:
+    """One incremental run of a program in a fresh package: it must come out clean."""
     _compiles(program)
     pkg = workspace.fresh_package()
     note(program.render(pkg))
@@ -272,21 +271,19 @@ def test_no_crash(workspace: Workspace, program: Program) -> None:
         _assert_clean(program, pkg, run)
     finally:
         shutil.rmtree(where, ignore_errors=True)
+
+
+@_examples(ci=16, long=600)
+@given(program=programs())
+def test_no_crash(workspace: Workspace, program: Program) -> None:
+    _check_once(workspace, program)
 
 
 @_examples(ci=10, long=400)
 @given(program=mutated_cases())
 def test_mutated_cases_no_crash(workspace: Workspace, program: Program) -> None:
     """The YAML cases of tests/typecheck, mutated (see `mutated_cases`)."""
-    _compiles(program)
-    pkg = workspace.fresh_package()
-    note(program.render(pkg))
-    where = workspace.write(program, pkg, incremental=True)
-    try:
-        run = workspace.check(where, pkg, workspace.cache_for(program))
-        _assert_clean(program, pkg, run)
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
+    _check_once(workspace, program)
 
 
 @_examples(ci=1, long=30)
