@@ -42,9 +42,11 @@ FRESH: Final = "fresh"  # a newly opened session
 OTHER: Final = "other"  # a parameter that is not the held session
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallSite:
-    """What is held, what is passed, and what the call leads to."""
+    """What is held, what is passed, and what the call leads to. The checks only read it
+    (not frozen: a frozen dataclass's constructor costs several times more, and one is
+    made for every session call)."""
 
     callee: Callee
     context: Context

@@ -318,7 +318,18 @@ def _held_attribute(func: FuncItem, knowledge: Knowledge, point: _Point) -> Held
 
 
 def _session_attributes(info: TypeInfo, knowledge: Knowledge) -> list[str]:
-    """Session-typed attributes of a class, those named like a session parameter first."""
+    """Session-typed attributes of a class, those named like a session parameter first.
+    Memoized per class outside dmypy (which edits classes in place)."""
+    memo = knowledge.session_attributes
+    known = memo.get(info)
+    if known is None:
+        known = _find_session_attributes(info, knowledge)
+        if not knowledge.daemon:
+            memo[info] = known
+    return known
+
+
+def _find_session_attributes(info: TypeInfo, knowledge: Knowledge) -> list[str]:
     config = knowledge.config
     named: list[str] = []
     others: list[str] = []

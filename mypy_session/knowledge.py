@@ -85,10 +85,17 @@ class Knowledge:
         self._stored: dict[str, tuple[object, dict[str, Summary]]] = {}
         self._in_progress: set[str] = set()
         self._openers: dict[str, bool] = {}
+        self._markers: dict[str, str | None] = {}
         self._method_openers: dict[tuple[TypeInfo, str], bool] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
         self._prepared: dict[str, object] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
+        self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
+
+    @property
+    def daemon(self) -> bool:
+        """Under dmypy, which edits modules in place: no memo may outlive a check."""
+        return self._daemon
 
     # -- markers and openers ---------------------------------------------------------------
 
@@ -98,14 +105,20 @@ class Knowledge:
         marker = self.stub_markers.get(fullname)
         if marker is not None:
             return marker
+        if fullname in self._markers:
+            return self._markers[fullname]
         module = self._module_of(fullname)
         if module is None:
             return None
         file = module[1]
         if file.is_cache_skeleton or STORE in file.names:
-            return self._read_store(module[0], file).get(fullname, _EMPTY).marker
-        func = _function_node(file, fullname[len(module[0]) + 1 :])
-        return _decorator_marker(func) if isinstance(func, Decorator) else None
+            marker = self._read_store(module[0], file).get(fullname, _EMPTY).marker
+        else:
+            func = _function_node(file, fullname[len(module[0]) + 1 :])
+            marker = _decorator_marker(func) if isinstance(func, Decorator) else None
+        if not self._daemon:  # outside dmypy a name's definition is fixed for the run
+            self._markers[fullname] = marker
+        return marker
 
     def is_opener(self, fullname: str) -> bool:
         """Is the callable named `fullname` a scope opener (SPEC section 2)?"""
@@ -185,6 +198,11 @@ class Knowledge:
         if func is None:
             self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
+        return self._summary_of(fullname, func, hit)
+
+    def _summary_of(
+        self, fullname: str, func: FuncDef | Decorator, hit: tuple[object, Summary] | None
+    ) -> Summary:
         body = func.body if isinstance(func, FuncDef) else func.func.body
         if hit is not None and hit[0] is body:
             return hit[1]

@@ -9,6 +9,8 @@ messages (`errorcodes`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -63,10 +65,11 @@ class SessionPlugin(Plugin):
                 baseline.read(self.config.baseline)  # the same, for the baseline
         except ConfigError as exc:
             _stop(exc, quiet=_IN_PARALLEL_WORKER)
-        self._config_data = {"version": __version__, **self.config.to_json()}
+        settings: dict[str, Any] = self.config.to_json()
         if self.config.baseline is not None:
             # Editing the baseline changes what is reported: it is part of the cache key.
-            self._config_data["baseline_crc"] = baseline.file_crc(self.config.baseline)
+            settings["baseline_crc"] = baseline.file_crc(self.config.baseline)
+        self._config_data = _cache_key(settings)
         # Set by the commands (audit, baseline) before mypy asks for the first hook.
         self.recorder: Recorder | None = None
         self.use_baseline = True
@@ -88,7 +91,7 @@ class SessionPlugin(Plugin):
         for name in _UNUSED_HOOKS:
             setattr(self, name, nothing.get)
 
-    def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
+    def report_config_data(self, ctx: ReportConfigContext) -> str:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
 
         Called with `is_check=False` just before a module's cache is written: a moment to
@@ -98,7 +101,7 @@ class SessionPlugin(Plugin):
             if gate is not None:
                 gate.guarded(gate.knowledge.store, ctx.id)
         stub = self._stubs.get(ctx.id)
-        return self._config_data if stub is None else {**self._config_data, "stub": stub}
+        return self._config_data if stub is None else f"{self._config_data} stub:{stub}"
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """Calls of session-accepting functions and constructors, scope openers, functions
@@ -141,6 +144,16 @@ class SessionPlugin(Plugin):
             return None
         hook: Callable[[Any], Type] | None = gate.guarded(gate.hook_for, fullname)
         return hook
+
+
+def _cache_key(settings: dict[str, Any]) -> str:
+    """The version and a digest of the settings: what mypy keeps with every module.
+
+    A short string rather than the settings themselves: mypy serializes, hashes and
+    compares the value once per module, and a dict of lists cost about 0.5 % of a cold
+    run (benchmarks/README.md)."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    return f"mypy-session {__version__} settings:{digest}"
 
 
 # Under -n, mypy's coordinator and each worker process load the plugin.

@@ -65,13 +65,19 @@ def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
     """`SESSION` for a session type, `OPTIONAL` for `S | None`, else None."""
     proper = get_proper_type(typ)
     if isinstance(proper, Instance):
-        return SESSION if is_session_instance(proper, config) else None
+        return SESSION if is_session_class(proper.type, config) else None
     if isinstance(proper, UnionType):
-        items = [get_proper_type(t) for t in proper.items]
-        sessions = [t for t in items if is_session_instance(t, config)]
-        rest = [t for t in items if not is_session_instance(t, config)]
-        if sessions and all(isinstance(t, NoneType) for t in rest):
-            return OPTIONAL if rest else SESSION
+        sessions = nones = 0
+        for item in proper.items:
+            item = get_proper_type(item)
+            if isinstance(item, Instance) and is_session_class(item.type, config):
+                sessions += 1
+            elif isinstance(item, NoneType):
+                nones += 1
+            else:
+                return None
+        if sessions:
+            return OPTIONAL if nones else SESSION
     return None
 
 
