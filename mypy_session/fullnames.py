@@ -31,8 +31,8 @@ DEFAULT_SCOPE_FACTORIES: Final = (
     "create_async_session",
 )
 
-DEFAULT_SESSION_PARAM_NAMES: Final = ("session",)
-DEFAULT_COMMIT_METHODS: Final = ("commit", "rollback", "close")
+DEFAULT_SESSION_PARAM_NAMES: Final[tuple[str, ...]] = ("session",)
+DEFAULT_COMMIT_METHODS: Final[tuple[str, ...]] = ("commit", "rollback", "close")
 
 
 # Markers (mypy_session.markers) and what each says about a callable.
