@@ -36,8 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +49,9 @@ import mypy.version
 from corpus import MANIFEST, PACKAGE, generate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where the mypy processes import mypy_session from: this checkout (pure Python), or with
+# --compiled the unpacked mypyc wheel built from it.
+PLUGIN_ROOT = REPO_ROOT
 VARIANTS = ("plain", "plugin")
 # A line of mypy output that carries one of the plugin's error codes (SPEC.md, section 3).
 PLUGIN_ERROR = re.compile(r"\[(session-[a-z-]+|service-boundary)\]$")
@@ -83,12 +88,20 @@ def count_instructions(corpus: Path, config: Path, cache_dir: Path) -> int:
     Unlike time, the count does not depend on what else the machine is doing, so one
     run per variant gives a ratio that is not noise (about 50x slower than a plain run).
     """
-    python = os.path.realpath(sys.executable)  # not a shim script: valgrind must see Python
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-m", "mypy"]
-    cmd += ["--config-file", str(config), "--cache-dir", str(cache_dir), PACKAGE]
+    args = ["--config-file", str(config), "--cache-dir", str(cache_dir), PACKAGE]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
-    proc = subprocess.run(cmd, cwd=corpus, capture_output=True, text=True, env=env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(PLUGIN_ROOT), env.get("PYTHONPATH", "")] if p)
+    return callgrind_mypy(args, corpus, env)
+
+
+def callgrind_mypy(args: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions executed by `python -m mypy ARGS`, counted by valgrind's callgrind
+    (shared with realcode.py)."""
+    python = os.path.realpath(sys.executable)  # not a shim script: valgrind must see Python
+    # A fixed hash seed: set and dict orders, and so the work done, are the same each run.
+    env = {**env, "PYTHONHASHSEED": env.get("PYTHONHASHSEED", "0")}
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-m", "mypy"]
+    proc = subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, env=env)
     found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
     if found is None:
         raise MypyFailed(f"valgrind did not report a count:\n{proc.stderr[-2000:]}")
@@ -110,7 +123,7 @@ def run_mypy(variant: str, mode: str, corpus: Path, config: Path, cache_dir: Pat
     env = dict(os.environ)
     # Make an uninstalled checkout's plugin importable; harmless when it is installed.
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p
+        p for p in [str(PLUGIN_ROOT), env.get("PYTHONPATH", "")] if p
     )
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -256,7 +269,7 @@ class Bench:
         # Write the plugin's bytecode first, as any installed package has it. (Some
         # machines set PYTHONDONTWRITEBYTECODE, which would make every measured run
         # compile the plugin from source; mypy itself is compiled with mypyc.)
-        compileall.compile_dir(str(REPO_ROOT / "mypy_session"), quiet=1)
+        compileall.compile_dir(str(PLUGIN_ROOT / "mypy_session"), quiet=1)
         for variant in VARIANTS:
             cache = self.fresh_cache()
             result = self.run(variant, "prime", cache)
@@ -536,6 +549,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="measure the mypyc-compiled wheel built from this checkout (default: the sources)",
+    )
+    parser.add_argument(
         "--instructions",
         action="store_true",
         help="instead of timing, count instructions of one cold run per variant (valgrind)",
@@ -550,15 +568,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return ns
 
 
+def build_compiled(workdir: Path) -> Path:
+    """Build the wheel as a regular install would (mypyc-compiled, hatch_build.py) and
+    unpack it: the plugin the measured runs import."""
+    log("building the compiled wheel (about 30 s)")
+    dist, site = workdir / "dist", workdir / "site"
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(dist), str(REPO_ROOT)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or "compiled 17 modules with mypyc" not in proc.stdout + proc.stderr:
+        raise SystemExit(f"error: the compiled wheel was not built:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site
+
+
 def report_instructions(bench: "Bench", configs: dict[str, Path]) -> int:
     """Print the instruction counts of one cold run per variant and their ratio."""
     if shutil.which("valgrind") is None:
         print("error: --instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
         return 2
-    compileall.compile_dir(str(REPO_ROOT / "mypy_session"), quiet=1)
-    counts = {}
+    compileall.compile_dir(str(PLUGIN_ROOT / "mypy_session"), quiet=1)
+    # Both variants at once: a count does not depend on what else the machine is doing.
+    caches = {variant: bench.fresh_cache() for variant in VARIANTS}
+    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        futures = {
+            variant: pool.submit(count_instructions, bench.corpus, configs[variant], caches[variant])
+            for variant in VARIANTS
+        }
+        counts = {variant: future.result() for variant, future in futures.items()}
     for variant in VARIANTS:
-        counts[variant] = count_instructions(bench.corpus, configs[variant], bench.fresh_cache())
         log(f"[instructions] {variant}: {counts[variant]:,}")
     plain, plugin = (counts[v] for v in VARIANTS)
     print(f"instructions, one cold run each: plain {plain:,}, plugin {plugin:,}")
@@ -572,6 +611,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with work_directory(ns.keep) as workdir:
         corpus, manifest = prepare_corpus(ns.corpus, workdir, ns.modules, ns.functions, ns.seed)
         configs = write_configs(workdir, ns.plugin)
+        if ns.compiled:
+            global PLUGIN_ROOT
+            PLUGIN_ROOT = build_compiled(workdir)
         bench = Bench(corpus.resolve(), configs, workdir)
         if ns.instructions:
             return report_instructions(bench, configs)
@@ -597,6 +639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "plugin": ns.plugin,
+        "compiled": ns.compiled,
         "rounds": ns.rounds,
         "mode": ns.mode,
         "corpus": {k: v for k, v in manifest.items() if k != "dropped"},
@@ -616,7 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mypy-session overhead benchmark")
         print(
             f"  mypy {info['mypy']}, Python {info['python']}, {info['cpus']} CPUs, "
-            f"plugin {ns.plugin!r}, {ns.rounds} pairs per mode"
+            f"plugin {ns.plugin!r} ({'mypyc wheel' if ns.compiled else 'sources'}), "
+            f"{ns.rounds} pairs per mode"
         )
         print(
             f"  corpus: {corpus_info['files']} files, {corpus_info['lines']} lines, "

@@ -49,6 +49,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DEFAULT_WORKDIR = Path(os.environ.get("MYPY_SESSION_REALCODE_DIR", "/tmp/mypy-session-realcode"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import split_output  # noqa: E402 - the same reading as overhead.py
+from overhead import callgrind_mypy, split_output  # noqa: E402 - the same tools as overhead.py
 
 PLUGIN = "mypy_session.plugin"
 VARIANTS = ("plain", "plugin")
@@ -532,6 +533,31 @@ class TargetResult:
         return self.crashes == 0 and self.outputs_agree and self.plugin_outputs_identical
 
 
+def count_instructions(target: Target, args: argparse.Namespace) -> dict[str, int]:
+    """One cold run per variant under callgrind, both at once: instruction counts do not
+    depend on the machine's load (about 50x slower than a plain run)."""
+    base = args.workdir / target.name
+    base.mkdir(parents=True, exist_ok=True)
+    venv = ensure_venv(target, base, args.reinstall)
+    src = ensure_source(target, base, venv)
+    run_dir = Path(tempfile.mkdtemp(prefix="instr-", dir=base))
+    configs = write_configs(target, run_dir, venv)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(args.plugin_root), env.get("PYTHONPATH", "")] if p)
+    env.pop("MYPY_SESSION_DEBUG", None)
+
+    def one(variant: str) -> int:
+        cache = run_dir / f"cache-{variant}"
+        mypy_args = ["--config-file", str(configs[variant]), "--cache-dir", str(cache), *target.paths]
+        return callgrind_mypy(mypy_args, src, env)
+
+    log(f"[{target.name}] counting instructions of one cold run per variant (callgrind)")
+    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        counts = dict(zip(VARIANTS, pool.map(one, VARIANTS)))
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return counts
+
+
 def measure(target: Target, args: argparse.Namespace) -> TargetResult:
     base = args.workdir / target.name
     base.mkdir(parents=True, exist_ok=True)
@@ -805,6 +831,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--reinstall", action="store_true", help="recreate the target venvs")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead of timing, count the instructions of one cold run per variant (valgrind)",
+    )
+    parser.add_argument(
         "--plugin-root",
         type=Path,
         default=REPO_ROOT,
@@ -828,6 +859,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment(args.plugin_root)
     args.results.mkdir(parents=True, exist_ok=True)
     results: list[TargetResult] = []
+    if args.instructions:
+        for name in names:
+            counts = count_instructions(TARGETS[name], args)
+            plain, plugin = counts["plain"], counts["plugin"]
+            print(f"{name}: instructions, one cold run each: plain {plain:,}, plugin {plugin:,}")
+            print(f"  plugin/plain: {plugin / plain:.4f}")
+        return 0
     for name in names:  # one target at a time, one mypy process at a time
         try:
             result = measure(TARGETS[name], args)
