@@ -25,14 +25,15 @@ from mypy.types import Type
 # plugins, before any hook runs.
 from mypy_session import errorcodes  # noqa: F401
 from mypy_session.config import ConfigError, SessionConfig, load_config
-from mypy_session import baseline
 from mypy_session.marker_stubs import check_configured_stubs, stub_fingerprints
-from mypy_session.recorder import Recorder
-from mypy_session.report import Reporter
 from mypy_session.version import __version__
 
+# Everything else is imported where it is first needed: a warm run (nothing to check)
+# loads only this module, the settings and the error codes.
 if TYPE_CHECKING:
     from mypy_session.gate import Gate
+    from mypy_session.recorder import Recorder
+    from mypy_session.report import Reporter
 
 # Plugin hooks (each takes one name, returns a hook or None) this plugin does not use.
 _UNUSED_HOOKS: Final = (
@@ -61,8 +62,11 @@ class SessionPlugin(Plugin):
             # A stub that does not parse stops the run here, not at the first hook: a warm
             # run asks for none, and under -n only the workers do.
             check_configured_stubs(self.config.marker_stubs)
-            if _is_parallel_coordinator(options) and self.config.baseline is not None:
-                baseline.read(self.config.baseline)  # the same, for the baseline
+            if self.config.baseline is not None:
+                from mypy_session import baseline
+
+                if _is_parallel_coordinator(options):
+                    baseline.read(self.config.baseline)  # the same, for the baseline
         except ConfigError as exc:
             _stop(exc, quiet=_IN_PARALLEL_WORKER)
         settings: dict[str, Any] = self.config.to_json()
@@ -131,6 +135,9 @@ class SessionPlugin(Plugin):
         return self._gate_impl
 
     def _reporter(self) -> Reporter:
+        from mypy_session import baseline
+        from mypy_session.report import Reporter
+
         path = self.config.baseline if self.use_baseline else None
         accepted = frozenset(item.fingerprint for item in baseline.read(path)) if path else frozenset()
         root = self.baseline_root or (os.path.dirname(path) if path else None)
