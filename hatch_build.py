@@ -24,8 +24,10 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 # The modules that run inside mypy's hooks. plugin.py stays pure Python: its class
-# subclasses mypy's Plugin, which a separately compiled module cannot do. The command
-# line (cli.py, commands/) runs once per command and is not worth compiling.
+# subclasses mypy's Plugin, which a separately compiled module cannot do. So do the
+# modules a warm run loads (plugin.py, config, fullnames...): loading the compiled library
+# costs more than it saves there. The command line (cli.py, commands/) runs once per
+# command and is not worth compiling.
 COMPILED = (
     "mypy_session/checks/__init__.py",
     "mypy_session/checks/borrowed_commit.py",
@@ -37,7 +39,6 @@ COMPILED = (
     "mypy_session/checks/not_forwarded.py",
     "mypy_session/compat.py",
     "mypy_session/facts.py",
-    "mypy_session/fullnames.py",
     "mypy_session/gate.py",
     "mypy_session/held.py",
     "mypy_session/knowledge.py",
