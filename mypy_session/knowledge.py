@@ -198,11 +198,6 @@ class Knowledge:
         if func is None:
             self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
-        return self._summary_of(fullname, func, hit)
-
-    def _summary_of(
-        self, fullname: str, func: FuncDef | Decorator, hit: tuple[object, Summary] | None
-    ) -> Summary:
         body = func.body if isinstance(func, FuncDef) else func.func.body
         if hit is not None and hit[0] is body:
             return hit[1]

@@ -71,6 +71,8 @@ class SessionPlugin(Plugin):
             _stop(exc, quiet=_IN_PARALLEL_WORKER)
         settings: dict[str, Any] = self.config.to_json()
         if self.config.baseline is not None:
+            from mypy_session import baseline
+
             # Editing the baseline changes what is reported: it is part of the cache key.
             settings["baseline_crc"] = baseline.file_crc(self.config.baseline)
         self._config_data = _cache_key(settings)
