@@ -82,8 +82,9 @@ def max_rss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
 
 
-def count_instructions(corpus: Path, config: Path, cache_dir: Path) -> int:
-    """Instructions executed by one cold mypy run, counted by valgrind's callgrind.
+def count_instructions(corpus: Path, config: Path, cache_dir: Path, *, warm: bool = False) -> int:
+    """Instructions executed by one mypy run, counted by valgrind's callgrind: a cold run,
+    or with `warm` a run on the cache an uncounted run has just written.
 
     Unlike time, the count does not depend on what else the machine is doing, so one
     run per variant gives a ratio that is not noise (about 50x slower than a plain run).
@@ -91,6 +92,9 @@ def count_instructions(corpus: Path, config: Path, cache_dir: Path) -> int:
     args = ["--config-file", str(config), "--cache-dir", str(cache_dir), PACKAGE]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(PLUGIN_ROOT), env.get("PYTHONPATH", "")] if p)
+    if warm:
+        fill = [sys.executable, "-m", "mypy", *args]
+        subprocess.run(fill, cwd=corpus, capture_output=True, env={**env, "PYTHONHASHSEED": "0"})
     return callgrind_mypy(args, corpus, env)
 
 
@@ -556,7 +560,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="instead of timing, count instructions of one cold run per variant (valgrind)",
+        help="instead of timing, count instructions of one run per variant and mode (valgrind)",
     )
     ns = parser.parse_args(argv)
     if ns.modules is None:
@@ -583,25 +587,32 @@ def build_compiled(workdir: Path) -> Path:
     return site
 
 
-def report_instructions(bench: "Bench", configs: dict[str, Path]) -> int:
-    """Print the instruction counts of one cold run per variant and their ratio."""
+def report_instructions(bench: "Bench", configs: dict[str, Path], modes: Sequence[str]) -> int:
+    """Print the instruction counts of one run per variant and mode, and their ratio."""
     if shutil.which("valgrind") is None:
         print("error: --instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
         return 2
     compileall.compile_dir(str(PLUGIN_ROOT / "mypy_session"), quiet=1)
-    # Both variants at once: a count does not depend on what else the machine is doing.
-    caches = {variant: bench.fresh_cache() for variant in VARIANTS}
-    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
-        futures = {
-            variant: pool.submit(count_instructions, bench.corpus, configs[variant], caches[variant])
-            for variant in VARIANTS
-        }
-        counts = {variant: future.result() for variant, future in futures.items()}
-    for variant in VARIANTS:
-        log(f"[instructions] {variant}: {counts[variant]:,}")
-    plain, plugin = (counts[v] for v in VARIANTS)
-    print(f"instructions, one cold run each: plain {plain:,}, plugin {plugin:,}")
-    print(f"  plugin/plain: {plugin / plain:.4f}")
+    for mode in modes:
+        # Both variants at once: a count does not depend on what else the machine is doing.
+        caches = {variant: bench.fresh_cache() for variant in VARIANTS}
+        with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+            futures = {
+                variant: pool.submit(
+                    count_instructions,
+                    bench.corpus,
+                    configs[variant],
+                    caches[variant],
+                    warm=mode == "warm",
+                )
+                for variant in VARIANTS
+            }
+            counts = {variant: future.result() for variant, future in futures.items()}
+        for variant in VARIANTS:
+            log(f"[instructions] {mode} {variant}: {counts[variant]:,}")
+        plain, plugin = (counts[v] for v in VARIANTS)
+        print(f"instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
+        print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
     return 0
 
 
@@ -616,7 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             PLUGIN_ROOT = build_compiled(workdir)
         bench = Bench(corpus.resolve(), configs, workdir)
         if ns.instructions:
-            return report_instructions(bench, configs)
+            modes = ("cold", "warm") if ns.mode == "both" else (ns.mode,)
+            return report_instructions(bench, configs, modes)
         summaries: list[ModeSummary] = []
         try:
             bench.prime()

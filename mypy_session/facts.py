@@ -7,7 +7,7 @@ line reuses the same hooks, so there is one analysis, not two.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from mypy.checker import TypeChecker
 from mypy.nodes import (
@@ -29,10 +29,12 @@ from mypy_session.compat import current_function, top_level_function
 from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
-from mypy_session.recorder import CallRecord
 from mypy_session.report import function_name
 from mypy_session.scopes import iterated_here, WithBlock, returns_within, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance, render
+
+if TYPE_CHECKING:  # imported where a recording run (audit) needs it
+    from mypy_session.recorder import CallRecord
 
 # How the argument passed for the session parameter relates to the held session.
 NOTHING: Final = "nothing"
@@ -259,6 +261,8 @@ def _var(expr: Expression) -> object | None:
 
 def record(site: CallSite, api: TypeChecker) -> CallRecord:
     """The call as a recording run (audit) keeps it."""
+    from mypy_session.recorder import CallRecord
+
     callee, held = site.callee, site.held
     return CallRecord(
         path=api.path,

@@ -87,6 +87,7 @@ class Knowledge:
         self._openers: dict[str, bool] = {}
         self._markers: dict[str, str | None] = {}
         self._method_openers: dict[tuple[TypeInfo, str], bool] = {}
+        self._receivers: dict[tuple[TypeInfo, str], tuple[bool, str | None]] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
         self._prepared: dict[str, object] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
@@ -287,6 +288,7 @@ class Knowledge:
         common cases are decided inline: a call by plain name goes straight to the
         memoized `_step` of its callee."""
         steps = self._steps
+        factory_names = self.config.scope_factory_names
         for expr in get_subexpressions(func.body):  # one compiled traversal, source order
             if type(expr) is not CallExpr:
                 continue
@@ -296,7 +298,22 @@ class Knowledge:
                 target: str | None = callee.fullname
             else:
                 target = _callee_fullname(expr, func)
-            if target is None:
+            if target is None and type(callee) is MemberExpr and callee.node is None:
+                # The most common call of all, `obj.method(...)` on a typed local or
+                # parameter: what `opener_name` and `_receiver_method` would find, decided
+                # once per (class, method).
+                if callee.name in factory_names:
+                    return (f"{callee.name}()",)
+                owner = _instance_type(callee.expr)
+                if owner is None:
+                    continue
+                opens, target = self._receiver(owner, callee.name)
+                if opens:
+                    return (render(callee, "...") + "()",)
+                if target is None:
+                    continue
+                node = None
+            elif target is None:
                 # SessionLocal(), SessionLocal.begin(), sessionmaker()(), obj.session_scope()
                 name = self.opener_name(expr)
                 if name is not None:
@@ -313,6 +330,20 @@ class Knowledge:
                 continue
             return links
         return None
+
+    def _receiver(self, owner: TypeInfo, method: str) -> tuple[bool, str | None]:
+        """(does calling `method` on an instance of `owner` open a scope, the method's
+        fullname): `opener_name` and `_receiver_method` for a call on a typed name."""
+        key = (owner, method)
+        known = self._receivers.get(key)
+        if known is None:
+            found = owner.get(method)
+            node = found.node if found is not None else None
+            target = node.fullname if node is not None and not isinstance(node, Var) else None
+            known = (self._method_opens(owner, method), target)
+            if not self._daemon:
+                self._receivers[key] = known
+        return known
 
     def _step(
         self, target: str, node: SymbolNode | None

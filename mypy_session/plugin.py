@@ -137,11 +137,14 @@ class SessionPlugin(Plugin):
         return self._gate_impl
 
     def _reporter(self) -> Reporter:
-        from mypy_session import baseline
         from mypy_session.report import Reporter
 
         path = self.config.baseline if self.use_baseline else None
-        accepted = frozenset(item.fingerprint for item in baseline.read(path)) if path else frozenset()
+        accepted: frozenset[str] = frozenset()
+        if path:
+            from mypy_session import baseline
+
+            accepted = frozenset(item.fingerprint for item in baseline.read(path))
         root = self.baseline_root or (os.path.dirname(path) if path else None)
         return Reporter(accepted=accepted, root=root, recorder=self.recorder)
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeAlias, cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from mypy.checker import TypeChecker
 from mypy.errorcodes import ErrorCode
 from mypy.nodes import Context
 from mypy.plugin import CheckerPluginInterface
 
-from mypy_session import baseline
 from mypy_session.compat import top_level_function
-from mypy_session.recorder import Finding, Recorder
+
+# The baseline and the recorder matter only to runs that have them (commands, a
+# configured baseline): a plain mypy run does not import them.
+if TYPE_CHECKING:
+    from mypy_session.recorder import Recorder
 
 # How a check reports: (message, where, code); bound to the checker of the call.
 Report: TypeAlias = Callable[[str, Context, ErrorCode], None]
@@ -52,6 +55,9 @@ class Reporter:
         """Report unless the baseline accepts it; `function` names the function the finding
         is about where that is not the one being checked (a decorator runs outside it)."""
         if not self._plain:
+            from mypy_session import baseline
+            from mypy_session.recorder import Finding
+
             checker = cast(TypeChecker, api)
             if function is None:
                 function = function_name(checker)
