@@ -533,9 +533,10 @@ class TargetResult:
         return self.crashes == 0 and self.outputs_agree and self.plugin_outputs_identical
 
 
-def count_instructions(target: Target, args: argparse.Namespace) -> dict[str, int]:
-    """One cold run per variant under callgrind, both at once: instruction counts do not
-    depend on the machine's load (about 50x slower than a plain run)."""
+def count_instructions(target: Target, args: argparse.Namespace) -> dict[str, dict[str, int]]:
+    """{mode: {variant: count}}: one cold run per variant under callgrind, both variants at
+    once (counts do not depend on the machine's load; about 50x slower than a plain run),
+    then one warm run on the cache the counted cold run wrote."""
     base = args.workdir / target.name
     base.mkdir(parents=True, exist_ok=True)
     venv = ensure_venv(target, base, args.reinstall)
@@ -546,16 +547,16 @@ def count_instructions(target: Target, args: argparse.Namespace) -> dict[str, in
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(args.plugin_root), env.get("PYTHONPATH", "")] if p)
     env.pop("MYPY_SESSION_DEBUG", None)
 
-    def one(variant: str) -> int:
+    def one(variant: str) -> tuple[int, int]:
         cache = run_dir / f"cache-{variant}"
         mypy_args = ["--config-file", str(configs[variant]), "--cache-dir", str(cache), *target.paths]
-        return callgrind_mypy(mypy_args, src, env)
+        return callgrind_mypy(mypy_args, src, env), callgrind_mypy(mypy_args, src, env)
 
-    log(f"[{target.name}] counting instructions of one cold run per variant (callgrind)")
+    log(f"[{target.name}] counting instructions of one cold and one warm run per variant (callgrind)")
     with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
-        counts = dict(zip(VARIANTS, pool.map(one, VARIANTS)))
+        pairs = dict(zip(VARIANTS, pool.map(one, VARIANTS)))
     shutil.rmtree(run_dir, ignore_errors=True)
-    return counts
+    return {mode: {v: pairs[v][i] for v in VARIANTS} for i, mode in enumerate(("cold", "warm"))}
 
 
 def measure(target: Target, args: argparse.Namespace) -> TargetResult:
@@ -833,7 +834,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="instead of timing, count the instructions of one cold run per variant (valgrind)",
+        help="instead of timing, count the instructions of one cold and one warm run per variant (valgrind)",
     )
     parser.add_argument(
         "--plugin-root",
@@ -861,10 +862,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[TargetResult] = []
     if args.instructions:
         for name in names:
-            counts = count_instructions(TARGETS[name], args)
-            plain, plugin = counts["plain"], counts["plugin"]
-            print(f"{name}: instructions, one cold run each: plain {plain:,}, plugin {plugin:,}")
-            print(f"  plugin/plain: {plugin / plain:.4f}")
+            for mode, counts in count_instructions(TARGETS[name], args).items():
+                plain, plugin = counts["plain"], counts["plugin"]
+                print(f"{name}: instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
+                print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
         return 0
     for name in names:  # one target at a time, one mypy process at a time
         try:

@@ -50,7 +50,7 @@ from mypy_session.report import Reporter
 from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = "__mypy_session_facts__"
-_LIBRARY_PARTS: Final = ("site-packages", "dist-packages", "typeshed")
+_LIBRARY_PARTS: Final = ("/site-packages/", "/dist-packages/", "/typeshed/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +289,11 @@ class Knowledge:
         memoized `_step` of its callee."""
         steps = self._steps
         factory_names = self.config.scope_factory_names
+        # CallExpr in a local: compiled, each use of a name imported from another module
+        # is a dict lookup, and this test sees every expression of the project.
+        call_type = CallExpr
         for expr in get_subexpressions(func.body):  # one compiled traversal, source order
-            if type(expr) is not CallExpr:
+            if type(expr) is not call_type:
                 continue
             callee = expr.callee
             node = callee.node if isinstance(callee, RefExpr) else None
@@ -411,8 +414,10 @@ def _decorator_marker(func: Decorator) -> str | None:
 
 
 def _is_library(file: MypyFile) -> bool:
+    if file.is_stub:
+        return True
     path = file.path.replace("\\", "/")
-    return file.is_stub or any(f"/{part}/" in path for part in _LIBRARY_PARTS)
+    return any(part in path for part in _LIBRARY_PARTS)
 
 
 def _functions(file: MypyFile) -> Iterator[tuple[str, FuncDef | Decorator]]:

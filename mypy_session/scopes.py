@@ -210,6 +210,21 @@ class _Walker:
             if type(stmt) is ExpressionStmt:
                 return _after_expression(stmt.expr, none)
             return none
+        # Most frequent first: each test of a class imported from mypy costs a lookup.
+        if isinstance(stmt, AssignmentStmt):
+            self.region(stmt, scopes, none)
+            for lvalue in stmt.lvalues:
+                bound = self.bind(lvalue)
+                if none:  # usually empty: nothing to take away
+                    none = none - bound
+            rvalue = stmt.rvalue.expr if isinstance(stmt.rvalue, AwaitExpr) else stmt.rvalue
+            if isinstance(rvalue, CallExpr):
+                end = (stmt.end_line or stmt.line, stmt.end_column or stmt.column)
+                for lvalue in stmt.lvalues:
+                    if isinstance(lvalue, NameExpr):
+                        self.out.locals.append(LocalBinding(lvalue, rvalue, end))
+                        self.out.assigned[id(rvalue)] = lvalue
+            return none
         if isinstance(stmt, Block):
             return self.block(stmt.body, scopes, none)
         if isinstance(stmt, WithStmt):
@@ -262,18 +277,6 @@ class _Walker:
             return none
         if isinstance(stmt, ClassDef):
             return none  # methods of a nested class are functions of their own
-        if isinstance(stmt, AssignmentStmt):
-            self.region(stmt, scopes, none)
-            for lvalue in stmt.lvalues:
-                none = none - self.bind(lvalue)
-            rvalue = stmt.rvalue.expr if isinstance(stmt.rvalue, AwaitExpr) else stmt.rvalue
-            if isinstance(rvalue, CallExpr):
-                end = (stmt.end_line or stmt.line, stmt.end_column or stmt.column)
-                for lvalue in stmt.lvalues:
-                    if isinstance(lvalue, NameExpr):
-                        self.out.locals.append(LocalBinding(lvalue, rvalue, end))
-                        self.out.assigned[id(rvalue)] = lvalue
-            return none
         if isinstance(stmt, OperatorAssignmentStmt):
             self.bind(stmt.lvalue)
         if isinstance(stmt, AssertStmt):
@@ -358,16 +361,19 @@ def _precise(region: Region) -> dict[int, DefPoint]:
     if isinstance(node, Expression):
         subs.insert(0, node)
     out: dict[int, DefPoint] = {}
+    # mypy's classes in locals (compiled, a name from another module is a dict lookup)
+    call_type, lambda_type, op_type, conditional_type = CallExpr, LambdaExpr, OpExpr, ConditionalExpr
     for sub in subs:
-        if isinstance(sub, (CallExpr, LambdaExpr)):
+        kind = type(sub)
+        if kind is call_type or kind is lambda_type:
             out[id(sub)] = DefPoint(scopes, position(sub), none)
     # `session or open()` and `x if session else open()`: mypy's binder leaves an
     # instance "maybe falsy", so narrow by hand inside the other operand.
     for sub in subs:
-        if isinstance(sub, OpExpr) and sub.op == "or":
+        if type(sub) is op_type and sub.op == "or":
             _, if_false = _narrow(sub.left, none)
             _renarrow(sub.right, scopes, if_false, out)
-        elif isinstance(sub, ConditionalExpr):
+        elif type(sub) is conditional_type:
             if_true, if_false = _narrow(sub.cond, none)
             _renarrow(sub.if_expr, scopes, if_true, out)
             _renarrow(sub.else_expr, scopes, if_false, out)
