@@ -6,7 +6,6 @@ line reuses the same hooks, so there is one analysis, not two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, cast
 
 from mypy.checker import TypeChecker
@@ -44,27 +43,33 @@ FRESH: Final = "fresh"  # a newly opened session
 OTHER: Final = "other"  # a parameter that is not the held session
 
 
-@dataclass(slots=True)
 class CallSite:
-    """What is held, what is passed, and what the call leads to. The checks only read it
-    (not frozen: a frozen dataclass's constructor costs several times more, and one is
-    made for every session call)."""
+    """What is held, what is passed, and what the call leads to. The checks only read it.
+    One is made for every session call: a plain class, not a dataclass, whose compiled
+    constructor would run an interpreted `__init__` (see the note in `scopes`)."""
 
-    callee: Callee
-    context: Context
-    sight: Sight
-    param: str | None = None  # the callee's session parameter, by name
-    required: bool = False  # no default: mypy itself reports a missing argument
-    passed: str = NOTHING  # one of the constants above
-    passed_text: str = ""  # how the passed expression reads
-    in_own_transaction: bool = False  # the calling function is marked OwnTransaction
-    # session-detached-use: the name the result is bound to, and the later scope using it
-    detached_name: str | None = None
-    detached_scope_line: int | None = None
-    detached_scope_held: str | None = None
-    opener_text: str = ""  # for a scope opener: how the call reads ("SessionLocal()")
-    # session-detached-return: returns out of the scope this opener call opens
-    detached_returns: tuple[ReturnStmt, ...] = field(default=())
+    __slots__ = (
+        "callee", "context", "sight", "param", "required", "passed", "passed_text",
+        "in_own_transaction", "detached_name", "detached_scope_line", "detached_scope_held",
+        "opener_text", "detached_returns",
+    )
+
+    def __init__(self, callee: Callee, context: Context, sight: Sight) -> None:
+        self.callee = callee
+        self.context = context
+        self.sight = sight
+        self.param: str | None = None  # the callee's session parameter, by name
+        self.required = False  # no default: mypy itself reports a missing argument
+        self.passed = NOTHING  # one of the constants above
+        self.passed_text = ""  # how the passed expression reads
+        self.in_own_transaction = False  # the calling function is marked OwnTransaction
+        # session-detached-use: the name the result is bound to, and the later scope using it
+        self.detached_name: str | None = None
+        self.detached_scope_line: int | None = None
+        self.detached_scope_held: str | None = None
+        self.opener_text = ""  # for a scope opener: how the call reads ("SessionLocal()")
+        # session-detached-return: returns out of the scope this opener call opens
+        self.detached_returns: tuple[ReturnStmt, ...] = ()
 
     @property
     def held(self) -> HeldSession | None:
@@ -80,37 +85,40 @@ def call_site(
         return None
     api = cast(TypeChecker, ctx.api)
     lazy = _LazySight(api, call, knowledge)
-    facts: dict[str, object] = {}
-    if callee.params:
-        argument = _argument(ctx, callee, lazy, knowledge)
-        if argument is not None:
-            param, passed, text = argument
-            if (
-                passed == PASSED
-                and not callee.opener
-                and callee.opens is None
-                and knowledge.reporter.recorder is None
-            ):
-                return None  # the session is passed on: no check has anything to say
-            facts.update(param=param, required=param not in callee.optional)
-            facts.update(passed=passed, passed_text=text)
-            if passed == NOTHING and lazy.get().held is None:
-                facts.update(_detached_use(call, ctx, api, knowledge))
+    argument = _argument(ctx, callee, lazy, knowledge) if callee.params else None
+    if argument is not None:
+        if (
+            argument[1] == PASSED
+            and not callee.opener
+            and callee.opens is None
+            and knowledge.reporter.recorder is None
+        ):
+            return None  # the session is passed on: no check has anything to say
     sight = lazy.get()
     if callee.deferred and not iterated_here(_container(api), call):
         # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
         # opens, runs only when it is iterated, after this function has moved on.
-        callee = replace(callee, opens=None)
-    if callee.opener or callee.opens is not None:
-        facts["in_own_transaction"] = _marked_own(api, knowledge)
+        callee = callee.changed(opener=callee.opener, opens=None)
+    in_own_transaction = (callee.opener or callee.opens is not None) and _marked_own(api, knowledge)
+    opener_text = ""
+    detached_returns: tuple[ReturnStmt, ...] = ()
     if callee.opener:
         if _passes_held(call, sight):
             # `session_scope(session)`: an opener handed the held session reuses it.
-            callee = replace(callee, opener=False)
+            callee = callee.changed(opener=False, opens=callee.opens)
         else:
-            facts["opener_text"] = knowledge.opener_name(call) or f"{callee.display}()"
-            facts["detached_returns"] = _detached_returns(call, sight, api)
-    return CallSite(callee, call, sight, **facts)  # type: ignore[arg-type]
+            opener_text = knowledge.opener_name(call) or f"{callee.display}()"
+            detached_returns = _detached_returns(call, sight, api)
+    site = CallSite(callee, call, sight)
+    if argument is not None:
+        param, passed, text = argument
+        site.param, site.required = param, param not in callee.optional
+        site.passed, site.passed_text = passed, text
+        if passed == NOTHING and sight.held is None:
+            _detached_use(site, call, ctx, api, knowledge)
+    site.in_own_transaction = in_own_transaction
+    site.opener_text, site.detached_returns = opener_text, detached_returns
+    return site
 
 
 class _LazySight:
@@ -187,27 +195,31 @@ def _passes_held(call: CallExpr, sight: Sight) -> bool:
 
 
 def _detached_use(
-    call: CallExpr, ctx: FunctionContext | MethodContext, api: TypeChecker, knowledge: Knowledge
-) -> dict[str, object]:
+    site: CallSite,
+    call: CallExpr,
+    ctx: FunctionContext | MethodContext,
+    api: TypeChecker,
+    knowledge: Knowledge,
+) -> None:
+    """Fill in the `detached_*` facts: an ORM object loaded here, outside any session,
+    and used inside a later scope."""
     if not is_mapped_instance(_awaited(ctx.default_return_type)):
-        return {}
+        return
     function = current_function(api.scope)
     body = scopes_of(function if function is not None else _module(api))
     name = body.assigned.get(id(call))
     if name is None or name.node is None:
-        return {}
+        return
     after = (call.line, call.column)
     for block in body.withs:
         if (block.stmt.line, block.stmt.column) <= after:
             continue
         held = next(filter(None, (scope_holder(item, knowledge) for item in block.items)), None)
         if held is not None and uses_within(block.stmt, name.node):
-            return {
-                "detached_name": name.name,
-                "detached_scope_line": block.stmt.line,
-                "detached_scope_held": held,
-            }
-    return {}
+            site.detached_name = name.name
+            site.detached_scope_line = block.stmt.line
+            site.detached_scope_held = held
+            return
 
 
 def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[ReturnStmt, ...]:

@@ -14,7 +14,6 @@ parameter that is not the held session?) mostly without walking the body.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final
 
 from mypy.checker import TypeChecker
@@ -47,15 +46,25 @@ PARAMETER: Final = "parameter"
 ATTRIBUTE: Final = "attribute"
 
 
-@dataclass(frozen=True, slots=True)
 class HeldSession:
-    """A session variable in sight of a call, as the user would write it."""
+    """A session variable in sight of a call, as the user would write it. (A plain class:
+    see the note in `scopes` on compiled dataclasses.)"""
 
-    text: str  # "session", "sess", "self.session"
-    kind: str  # WITH, LOCAL, PARAMETER or ATTRIBUTE
-    var: Var | None = None  # the variable, for names
-    enclosing: bool = False  # from an enclosing function (closure or lambda)
-    held: bool = True  # False: a parameter that narrowing makes None here
+    __slots__ = ("text", "kind", "var", "enclosing", "held")
+
+    def __init__(
+        self,
+        text: str,
+        kind: str,
+        var: Var | None = None,
+        enclosing: bool = False,
+        held: bool = True,
+    ) -> None:
+        self.text = text  # "session", "sess", "self.session"
+        self.kind = kind  # WITH, LOCAL, PARAMETER or ATTRIBUTE
+        self.var = var  # the variable, for names
+        self.enclosing = enclosing  # from an enclosing function (closure or lambda)
+        self.held = held  # False: a parameter that narrowing makes None here
 
 
 class Sight:
@@ -144,12 +153,20 @@ def passed_parameter(api: TypeChecker, var: Var, knowledge: Knowledge) -> str | 
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class _Point:
-    scopes: tuple[WithItem, ...]
-    position: tuple[int, int]
-    known_none: frozenset[str]  # syntactic narrowing, used where the binder is not live
-    binder: TypeChecker | None  # live narrowing, at the call being checked only
+    __slots__ = ("scopes", "position", "known_none", "binder")
+
+    def __init__(
+        self,
+        scopes: tuple[WithItem, ...],
+        position: tuple[int, int],
+        known_none: frozenset[str],
+        binder: TypeChecker | None,
+    ) -> None:
+        self.scopes = scopes
+        self.position = position
+        self.known_none = known_none  # syntactic narrowing, where the binder is not live
+        self.binder = binder  # live narrowing, at the call being checked only
 
 
 def _in_sight(

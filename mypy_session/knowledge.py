@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Final
 
 from mypy.nodes import (
@@ -53,12 +52,26 @@ STORE: Final = "__mypy_session_facts__"
 _LIBRARY_PARTS: Final = ("/site-packages/", "/dist-packages/", "/typeshed/")
 
 
-@dataclass(frozen=True, slots=True)
 class Summary:
-    """How a function is marked and whether (and through what) it opens a scope."""
+    """How a function is marked and whether (and through what) it opens a scope. (A plain
+    class: see the note in `scopes` on compiled dataclasses.)"""
 
-    marker: str | None = None
-    opens: tuple[str, ...] | None = None  # the links after the function, e.g. ("session_scope()",)
+    __slots__ = ("marker", "opens")
+
+    def __init__(self, marker: str | None = None, opens: tuple[str, ...] | None = None) -> None:
+        self.marker = marker
+        self.opens = opens  # the links after the function, e.g. ("session_scope()",)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Summary) and self.marker == other.marker and self.opens == other.opens
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.marker, self.opens))
+
+    def __repr__(self) -> str:
+        return f"Summary(marker={self.marker!r}, opens={self.opens!r})"
 
 
 _EMPTY: Final = Summary()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 from mypy.nodes import (
@@ -68,13 +67,21 @@ from mypy.nodes import (
 from mypy.server.subexpr import get_subexpressions
 
 
-@dataclass(slots=True, eq=False)
+# The records below are plain classes, not dataclasses: compiled by mypyc, a dataclass's
+# constructor still runs the interpreted `__init__` the dataclass decorator generates
+# (several thousand instructions per object; these are made for every statement and call
+# the plugin looks at), and decorating it costs about a millisecond at import.
+
+
 class WithItem:
     """One `with <expr> as <target>` item that encloses some code."""
 
-    expr: Expression
-    target: Expression | None
-    _opens: bool | None = None  # does `expr` call a scope opener? (asked once)
+    __slots__ = ("expr", "target", "_opens")
+
+    def __init__(self, expr: Expression, target: Expression | None) -> None:
+        self.expr = expr
+        self.target = target
+        self._opens: bool | None = None  # does `expr` call a scope opener? (asked once)
 
     def opens(self, opener_name: Callable[[Expression], str | None]) -> bool:
         if self._opens is None:
@@ -82,60 +89,82 @@ class WithItem:
         return self._opens
 
 
-@dataclass(frozen=True, slots=True)
 class LocalBinding:
     """`<name> = <call>` in the body: a candidate held session from that point on."""
 
-    name: NameExpr
-    rvalue: CallExpr
-    end: tuple[int, int]
+    __slots__ = ("name", "rvalue", "end")
+
+    def __init__(self, name: NameExpr, rvalue: CallExpr, end: tuple[int, int]) -> None:
+        self.name = name
+        self.rvalue = rvalue
+        self.end = end
 
 
-@dataclass(frozen=True, slots=True)
 class DefPoint:
     """A point of a body (a call, or where a nested function or lambda is defined)."""
 
-    scopes: tuple[WithItem, ...]
-    position: tuple[int, int]
-    known_none: frozenset[str]  # names that a syntactic narrowing makes None here
+    __slots__ = ("scopes", "position", "known_none")
+
+    def __init__(
+        self, scopes: tuple[WithItem, ...], position: tuple[int, int], known_none: frozenset[str]
+    ) -> None:
+        self.scopes = scopes
+        self.position = position
+        self.known_none = known_none  # names that a syntactic narrowing makes None here
 
 
-@dataclass(frozen=True, slots=True)
 class WithBlock:
     """A `with` statement of the body, with the scopes it opens around its body."""
 
-    stmt: WithStmt
-    items: tuple[WithItem, ...]  # its own items, innermost first
+    __slots__ = ("stmt", "items")
+
+    def __init__(self, stmt: WithStmt, items: tuple[WithItem, ...]) -> None:
+        self.stmt = stmt
+        self.items = items  # its own items, innermost first
 
 
-@dataclass(slots=True)
 class Region:
     """A simple statement or a header expression, with what holds throughout it."""
 
-    start: tuple[int, int]
-    end: tuple[int, int]
-    scopes: tuple[WithItem, ...]
-    known_none: frozenset[str]
-    node: Node
-    precise: dict[int, DefPoint] | None = None  # per call / lambda, computed on demand
+    __slots__ = ("start", "end", "scopes", "known_none", "node", "precise")
+
+    def __init__(
+        self,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        scopes: tuple[WithItem, ...],
+        known_none: frozenset[str],
+        node: Node,
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.scopes = scopes
+        self.known_none = known_none
+        self.node = node
+        self.precise: dict[int, DefPoint] | None = None  # per call / lambda, on demand
 
 
-@dataclass(slots=True)
 class BodyScopes:
     """What the walk of one body found."""
 
-    regions: list[Region] = field(default_factory=list)  # in source order
-    locals: list[LocalBinding] = field(default_factory=list)
-    defs: dict[int, DefPoint] = field(default_factory=dict)
-    defs_at: dict[tuple[int, int], DefPoint] = field(default_factory=dict)  # the same, by position
-    withs: list[WithBlock] = field(default_factory=list)
-    # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
-    assigned: dict[int, NameExpr] = field(default_factory=dict)
-    rebound: set[str] = field(default_factory=set)  # every name the body assigns
-    iterated: set[int] = field(default_factory=set)  # id() of each `for` statement's iterable
-    # id() of nested functions registered as after-commit / after-rollback listeners
-    listeners: set[int] = field(default_factory=set)
-    _starts: list[tuple[int, int]] | None = None
+    __slots__ = (
+        "regions", "locals", "defs", "defs_at", "withs", "assigned", "rebound", "iterated",
+        "listeners", "_starts",
+    )
+
+    def __init__(self) -> None:
+        self.regions: list[Region] = []  # in source order
+        self.locals: list[LocalBinding] = []
+        self.defs: dict[int, DefPoint] = {}
+        self.defs_at: dict[tuple[int, int], DefPoint] = {}  # the same, by position
+        self.withs: list[WithBlock] = []
+        # id(call) -> the name it is assigned to (`x = f(...)`, `x = await f(...)`)
+        self.assigned: dict[int, NameExpr] = {}
+        self.rebound: set[str] = set()  # every name the body assigns
+        self.iterated: set[int] = set()  # id() of each `for` statement's iterable
+        # id() of nested functions registered as after-commit / after-rollback listeners
+        self.listeners: set[int] = set()
+        self._starts: list[tuple[int, int]] | None = None
 
     def point_of(self, node: Node) -> DefPoint | None:
         """Where a call, nested function or lambda of this body sits."""

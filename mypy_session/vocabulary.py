@@ -6,7 +6,6 @@ answers are the same whether a module was just checked or loaded from the cache.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from mypy.nodes import (
@@ -89,18 +88,39 @@ def is_any(typ: Type | None) -> bool:
     return typ is None or isinstance(get_proper_type(typ), AnyType)
 
 
-@dataclass(frozen=True, slots=True)
 class Callee:
-    """What the gate learned about a callable the plugin cares about, bound into its hook."""
+    """What the gate learned about a callable the plugin cares about, bound into its hook.
+    (A plain class, not a dataclass: compiled by mypyc, a dataclass's constructor runs an
+    interpreted `__init__`; see the note in `scopes`.)"""
 
-    display: str  # "get_ingredient", "IngredientRepo.get", "Purchase"
-    params: frozenset[str] = frozenset()  # names of its session parameters
-    optional: frozenset[str] = frozenset()  # those that have a default
-    marker: str | None = None  # READ, SINGLE, MULTI, OWN or OPENER
-    opener: bool = False  # calling it opens a new session
-    opens: tuple[str, ...] | None = None  # without a session parameter, opens one inside
-    deferred: bool = False  # a generator: calling it runs nothing until it is iterated
-    fullname: str = ""  # where it is defined
+    __slots__ = ("display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname")
+
+    def __init__(
+        self,
+        display: str,
+        params: frozenset[str] = frozenset(),
+        optional: frozenset[str] = frozenset(),
+        marker: str | None = None,
+        opener: bool = False,
+        opens: tuple[str, ...] | None = None,
+        deferred: bool = False,
+        fullname: str = "",
+    ) -> None:
+        self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
+        self.params = params  # names of its session parameters
+        self.optional = optional  # those that have a default
+        self.marker = marker  # READ, SINGLE, MULTI, OWN or OPENER
+        self.opener = opener  # calling it opens a new session
+        self.opens = opens  # without a session parameter, opens one inside
+        self.deferred = deferred  # a generator: calling it runs nothing until it is iterated
+        self.fullname = fullname  # where it is defined
+
+    def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
+        """A copy with `opener` and `opens` replaced (the call site knows better)."""
+        return Callee(
+            self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
+            self.fullname,
+        )
 
 
 def display_name(fullname: str, node: SymbolNode | None) -> str:
