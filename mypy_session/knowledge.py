@@ -105,6 +105,7 @@ class Knowledge:
         self._prepared: dict[str, object] = {}
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
+        self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
 
     @property
     def daemon(self) -> bool:
