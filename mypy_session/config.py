@@ -31,11 +31,6 @@ INI_GUARDED_SECTION: Final = "mypy_session.guarded"
 ORIGINAL_CONFIG_ENV: Final = "MYPY_SESSION_CONFIG_FILE"
 
 
-
-def _is_identifier(text: str) -> bool:
-    return text.isidentifier()
-
-
 def _is_dotted(text: str) -> bool:
     """A dotted name: identifiers joined by dots (no regex: compiling one at import costs
     a warm run more than the rest of this module)."""
@@ -205,9 +200,9 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
 
     readers: dict[str, Callable[[str], Any]] = {
         "session_types": lambda k: names(k, _is_dotted, "fully qualified class names"),
-        "session_param_names": lambda k: names(k, _is_identifier, "parameter names"),
+        "session_param_names": lambda k: names(k, str.isidentifier, "parameter names"),
         "scope_factories": lambda k: names(k, _is_dotted, "function names"),
-        "commit_methods": lambda k: names(k, _is_identifier, "method names"),
+        "commit_methods": lambda k: names(k, str.isidentifier, "method names"),
         "marker_stubs": paths,
         "guarded": guarded,
         "baseline": baseline,

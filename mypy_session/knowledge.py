@@ -354,10 +354,7 @@ class Knowledge:
         key = (owner, method)
         known = self._receivers.get(key)
         if known is None:
-            found = owner.get(method)
-            node = found.node if found is not None else None
-            target = node.fullname if node is not None and not isinstance(node, Var) else None
-            known = (self._method_opens(owner, method), target)
+            known = (self._method_opens(owner, method), _method_fullname(owner, method))
             if not self._daemon:
                 self._receivers[key] = known
         return known
@@ -501,7 +498,12 @@ def _receiver_method(call: CallExpr) -> str | None:
     if not isinstance(callee, MemberExpr):
         return None
     owner = _instance_type(callee.expr)
-    found = owner.get(callee.name) if owner is not None else None
+    return _method_fullname(owner, callee.name) if owner is not None else None
+
+
+def _method_fullname(owner: TypeInfo, name: str) -> str | None:
+    """The fullname of the method `name` that `owner` (or a base) defines, if any."""
+    found = owner.get(name)
     if found is None or found.node is None or isinstance(found.node, Var):
         return None
     return found.node.fullname
