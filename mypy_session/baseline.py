@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from mypy_session import atomic_write
 from mypy_session.config import ConfigError
 
 FORMAT_VERSION: Final = 1
@@ -88,17 +89,26 @@ def read(path: str) -> list[Entry]:
             raw = json.load(stream)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # a directory, no permission, not UTF-8, not JSON
         raise ConfigError(f"{path}: cannot read the baseline ({_reason(exc)})") from None
+    except RecursionError:  # JSON nested too deeply for the parser
+        raise ConfigError(f"{path}: cannot read the baseline (nested too deeply)") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("findings"), list):
         raise ConfigError(f'{path}: not a mypy-session baseline (no "findings" list)')
+    version = raw.get("version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ConfigError(
+            f"{path}: baseline format version {version!r}; this mypy-session reads {FORMAT_VERSION}"
+        )
     entries = []
     for item in raw["findings"]:
         if not isinstance(item, dict) or not all(
             isinstance(item.get(key), str)
             for key in ("fingerprint", "code", "path", "function", "message")
         ):
-            raise ConfigError(f"{path}: malformed baseline entry {item!r}")
+            shown = json.dumps(item, ensure_ascii=False)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise ConfigError(f"{path}: malformed baseline entry {shown}")
         entries.append(
             Entry(item["path"], item["function"], item["code"], item["message"], item["fingerprint"])
         )
@@ -106,17 +116,15 @@ def read(path: str) -> list[Entry]:
 
 
 def write(path: str, entries: Iterable[Entry]) -> None:
-    """Write the baseline, sorted so that diffs of it are readable."""
+    """Write the baseline, sorted so that diffs of it are readable; atomically (a reader
+    never sees a partial file, concurrent writers never a shared temporary file)."""
     data: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "tool": "mypy-session",
         "findings": [item.to_json() for item in sorted(set(entries))],
     }
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(tmp, path)
+    atomic_write.write_text(path, text)
 
 
 def _reason(exc: BaseException) -> str:

@@ -5,7 +5,8 @@
 - mypy keeps the syntax trees and the types of the checked modules (`preserve_asts`,
   `export_types`), so the command can read them after the build; library modules still
   skip their function bodies (a per-module `preserve_asts = False`), as in a plain run.
-- The cache is off: every module is checked, and so recorded, from source.
+- The cache is off: every module is checked, and so recorded, from source, and nothing is
+  written (no `.mypy_cache`), so the commands work in a read-only checkout.
 - The findings are filtered the way mypy filtered them: one silenced by
   `# type: ignore[...]` or a disabled code is not in mypy's final errors and is dropped.
 """
@@ -27,6 +28,7 @@ from mypy.types import Type
 
 from mypy_session import errorcodes  # noqa: F401 - registers the codes before options are read
 from mypy_session.commands.progress import Progress
+from mypy_session.commands.visibility import Visibility, from_graph
 from mypy_session.config import SessionConfig
 from mypy_session.knowledge import Knowledge
 from mypy_session.recorder import Finding, Recorder
@@ -57,6 +59,7 @@ class Outcome:
     messages: list[Message] = field(default_factory=list)  # what mypy kept, sorted
     findings: list[Finding] = field(default_factory=list)  # the plugin's, as mypy kept them
     blocking: list[str] = field(default_factory=list)  # formatted blocking errors, if any
+    visibility: Visibility = field(default_factory=Visibility)  # what the build could see
 
 
 def run(
@@ -73,6 +76,7 @@ def run(
     sources, options = process_options(list(mypy_args))
     options.plugins = [name for name in options.plugins if name not in PLUGIN_NAMES]
     options.incremental = False
+    options.cache_dir = os.devnull  # mypy's "no cache": it creates no directory either
     options.export_types = True
     options.preserve_asts = True  # mypy frees a module's tree unless this is set globally
     options.per_module_options["*.*"] = {"preserve_asts": False}  # matches every module
@@ -98,6 +102,7 @@ def run(
     except CompileError as exc:
         outcome.blocking = list(exc.messages) or shown or ["mypy stopped on a blocking error"]
         return outcome
+    outcome.visibility = from_graph(result.graph)
     gate = plugin.gate()
     if visit is not None and gate is not None:
         wanted = {os.path.abspath(path) for path in files}

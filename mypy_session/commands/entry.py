@@ -12,11 +12,13 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from mypy_session import atomic_write
 from mypy_session import baseline as baseline_file
-from mypy_session.commands import build, render, sarif
+from mypy_session.commands import build, render, sarif, visibility
 from mypy_session.commands.audit import Collector as AuditCollector
 from mypy_session.commands.audit import assemble
 from mypy_session.commands.callers import Collector as CallersCollector
+from mypy_session.config import ConfigError
 
 
 def output_options(
@@ -45,13 +47,33 @@ def _parser(command: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None) -> bool:
+    """Write the report to stdout or to `output` (atomically); False, with one line on
+    stderr, when the file cannot be written."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-        return
-    with open(output, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        return True
+    try:
+        atomic_write.write_text(output, text)
+    except OSError as exc:
+        build.fail(f"{output}: cannot write the report: {exc.strerror or exc}")
+        return False
+    return True
+
+
+def unwritable_output(output: str | None) -> str | None:
+    """Why `--output-file` cannot be written, found before the build; None if it can."""
+    if output is None:
+        return None
+    if os.path.isdir(output):
+        return f"{output}: cannot write the report: it is a directory"
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        return f"{output}: cannot write the report: no directory {directory}"
+    if not os.access(directory, os.W_OK):
+        return f"{output}: cannot write the report: the directory {directory} is read-only"
+    return None
 
 
 def _readable(mypy_args: list[str]) -> bool:
@@ -59,6 +81,15 @@ def _readable(mypy_args: list[str]) -> bool:
     from mypy_session.cli import unreadable_config
 
     problem = unreadable_config(mypy_args)
+    if problem is not None:
+        build.fail(problem)
+        return False
+    return True
+
+
+def _writable(output: str | None) -> bool:
+    """`--output-file` can be written (else one line is printed: exit 2)."""
+    problem = unwritable_output(output)
     if problem is not None:
         build.fail(problem)
         return False
@@ -76,7 +107,7 @@ def audit(args: list[str]) -> int:
     parser.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
     parser.add_argument("--output-file", help="write the report here instead of stdout")
     known, mypy_args = parser.parse_known_args(args)
-    if not _readable(mypy_args):
+    if not _readable(mypy_args) or not _writable(known.output_file):
         return 2
     collector = AuditCollector()
     outcome = build.run(mypy_args, visit=collector, progress=known.progress)
@@ -84,7 +115,8 @@ def audit(args: list[str]) -> int:
         return _blocked(outcome)
     report = assemble(outcome, collector)
     writer = {"markdown": render.markdown, "json": render.as_json, "sarif": render.as_sarif}
-    _emit(writer[known.format](report), known.output_file)
+    if not _emit(writer[known.format](report), known.output_file):
+        return 2
     return 1 if report.findings else 0
 
 
@@ -104,7 +136,7 @@ def callers(args: list[str]) -> int:
     known = parser.parse_args(ours)
     if known.config_file:
         mypy_args = ["--config-file", known.config_file, *mypy_args]
-    if not _readable(mypy_args):
+    if not _readable(mypy_args) or not _writable(known.output_file):
         return 2
     if not _has_targets(mypy_args):
         mypy_args.append(".")
@@ -127,8 +159,7 @@ def callers(args: list[str]) -> int:
             }
             for s in sites
         ]
-        _emit(json.dumps(data, indent=2) + "\n", known.output_file)
-        return 0
+        return 0 if _emit(json.dumps(data, indent=2) + "\n", known.output_file) else 2
     rows = [("location", "kind", "target", "function", "session passed")]
     rows += [
         (f"{build.relative(s.path)}:{s.line}", s.kind, s.target, s.function, s.session_passed)
@@ -139,15 +170,14 @@ def callers(args: list[str]) -> int:
     missing = [name for name in known.name if not any(s.name == name for s in sites)]
     text = "\n".join(lines) + "\n"
     text += f"{len(sites)} sites" + (f"; none found for {', '.join(missing)}" if missing else "") + "\n"
-    _emit(text, known.output_file)
-    return 0
+    return 0 if _emit(text, known.output_file) else 2
 
 
 def _configured_baseline(mypy_args: list[str]) -> str | None:
     """The `baseline` setting of the config mypy would use for these arguments."""
     from mypy.main import process_options
 
-    from mypy_session.config import ConfigError, load_config
+    from mypy_session.config import load_config
 
     with open(os.devnull, "w") as devnull:
         try:
@@ -192,6 +222,9 @@ def baseline(args: list[str]) -> int:
             "no baseline file: set `baseline` in [tool.mypy_session] (or [mypy_session]) "
             "or pass --file"
         )
+    problem = _unusable_baseline(path)
+    if problem is not None:  # found before the build, not after it
+        return build.fail(problem)
     root = os.path.dirname(os.path.abspath(path))
     outcome = build.run(mypy_args, use_baseline=False, root=root, progress=known.progress)
     if outcome.blocking:
@@ -209,25 +242,43 @@ def baseline(args: list[str]) -> int:
             "the plugin reads it only when it does",
             file=out,
         )
-    exists = os.path.exists(path)
-    if not exists:
-        baseline_file.write(path, today)
-        print(f"mypy-session: wrote {len(today)} findings to {path}", file=out)
-        return 0
-    before = set(baseline_file.read(path))
-    known_marks = {item.fingerprint for item in before}
+    try:
+        # Read again just before writing: another run may have rewritten the file during
+        # the build; this run removes only what it saw fixed and adds only what it accepts.
+        before = set(baseline_file.read(path))
+    except ConfigError as exc:
+        return build.fail(str(exc))
+    if not os.path.exists(path):
+        return _write_baseline(path, today, f"mypy-session: wrote {len(today)} findings to {path}")
     today_marks = {item.fingerprint for item in today}
+    known_marks = {item.fingerprint for item in before}
     kept = {item for item in before if item.fingerprint in today_marks}
-    fixed = before - kept
+    unseen: dict[str, int] = {}
+    fixed = set()
+    for item in before - kept:
+        reason = outcome.visibility.unseen(os.path.join(root, item.path), item.code)
+        if reason is None:
+            fixed.add(item)
+        else:
+            kept.add(item)
+            unseen[reason] = unseen.get(reason, 0) + 1
     new = sorted(item for item in today if item.fingerprint not in known_marks)
     if known.accept_new:
         kept |= set(new)
-    baseline_file.write(path, kept)
-    print(
+    summary = (
         f"mypy-session: {path}: {len(kept)} findings kept, {len(fixed)} fixed and removed"
-        + (f", {len(new)} new added" if known.accept_new else ""),
-        file=out,
+        + (f", {len(new)} new added" if known.accept_new else "")
     )
+    status = _write_baseline(path, kept, summary)
+    if status:
+        return status
+    if unseen:
+        reasons = "; ".join(f"{count} because {reason}" for reason, count in sorted(unseen.items()))
+        print(f"mypy-session: kept {sum(unseen.values())} findings this run could not see: {reasons}", file=out)
+        if visibility.UNRESOLVED in unseen and outcome.visibility.missing:
+            shown = outcome.visibility.missing
+            listed = ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
+            print(f"  modules mypy could not find or skipped: {listed}", file=out)
     for item in new:
         verb = "added" if known.accept_new else "new, not added"
         print(f"  {verb}: {item.path}: {item.function or '<module>'}: [{item.code}] {item.message}", file=out)
@@ -240,10 +291,35 @@ def baseline(args: list[str]) -> int:
     return 0
 
 
+def _unusable_baseline(path: str) -> str | None:
+    """Why the baseline file cannot be read or written, in one line; None if it can."""
+    try:
+        baseline_file.read(path)
+    except ConfigError as exc:
+        return str(exc)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"{path}: cannot write the baseline: no directory {directory}"
+    if not os.access(directory, os.W_OK):
+        return f"{path}: cannot write the baseline: the directory {directory} is read-only"
+    return None
+
+
+def _write_baseline(path: str, entries: set[baseline_file.Entry], summary: str) -> int:
+    try:
+        baseline_file.write(path, entries)
+    except OSError as exc:
+        return build.fail(f"{path}: cannot write the baseline: {exc.strerror or exc}")
+    print(summary)
+    return 0
+
+
 def check_sarif(
     mypy_args: list[str], output: str | None, run: Callable[[list[str], TextIO], int]
 ) -> int:
     """Run `check` with mypy's JSON output and write it as SARIF; mypy's exit status."""
+    if not _writable(output):
+        return 2
     buffer = io.StringIO()
     status = run([*mypy_args, "--output", "json"], buffer)
     results = []
@@ -268,5 +344,6 @@ def check_sarif(
                 severity=item.get("severity", "error"),
             )
         )
-    _emit(json.dumps(sarif.log(results), indent=2) + "\n", output)
+    if not _emit(json.dumps(sarif.log(results), indent=2) + "\n", output):
+        return 2
     return status
