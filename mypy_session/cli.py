@@ -4,8 +4,9 @@
 as mypy. `dmypy [dmypy args...]` runs mypy's daemon client with the plugin's error codes
 registered first (see docs/known-problems.md: `dmypy run` otherwise crashes when the
 config names one of them globally). mypy takes plugins only from its config file, so where the project's config does
-not list the plugin, `check` runs mypy on a copy of that config, written beside it (paths
-in it keep meaning what they meant) with the plugin added, and removes the copy after.
+not list the plugin, `check` runs mypy on a copy of that config with the plugin added,
+written to a temporary directory outside the project (paths in it keep meaning what they
+meant), and removes the copy after.
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ def _check(mypy_args: list[str], stdout: TextIO | None) -> int:
     config_file, plugins = _mypy_config(mypy_args)
     if any(_is_our_plugin(p) for p in plugins):
         return _run_mypy(mypy_args, stdout)
+    try:
+        _stand_in_text(config_file)  # a config mypy reads but the copy cannot be made of
+    except (OSError, ValueError, configparser.Error) as exc:
+        print(f"mypy-session: error: {config_file}: cannot read the config file: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     with _config_with_plugin(config_file) as stand_in:
         return _run_mypy([*_without_config_flag(mypy_args), "--config-file", stand_in], stdout)
 
@@ -150,7 +156,12 @@ def unreadable_config(args: list[str]) -> str | None:
         try:
             if path.lower().endswith(".toml"):
                 with open(path, "rb") as f:
-                    is_mypy_config = "mypy" in tomllib.load(f).get("tool", {})
+                    tool = tomllib.load(f).get("tool", {})
+                if not isinstance(tool, dict):  # mypy itself would stop with a traceback
+                    return f"{path}: [tool] must be a table, got {type(tool).__name__}"
+                if "mypy" in tool and not isinstance(tool["mypy"], dict):
+                    return f"{path}: [tool.mypy] must be a table, got {type(tool['mypy']).__name__}"
+                is_mypy_config = "mypy" in tool
             else:
                 parser = configparser.RawConfigParser()
                 with open(path, encoding="utf-8") as f:
@@ -213,56 +224,73 @@ def _without_config_flag(args: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def _config_with_plugin(config_file: str | None) -> Iterator[str]:
-    """A copy of the config with the plugin added, beside the original when possible."""
-    if config_file is None:
-        text, suffix, base = f"[mypy]\nplugins = {PLUGIN}\n", ".ini", Path.cwd()
-    elif config_file.endswith(".toml"):
-        text, suffix, base = _toml_with_plugin(config_file), ".toml", Path(config_file).parent
-    else:
-        text, suffix, base = _ini_with_plugin(config_file), ".ini", Path(config_file).parent
-    stand_in = base / f".mypy-session-check-{os.getpid()}{suffix}"
+    """A copy of the config with the plugin added, in a temporary directory outside the
+    project: nothing is ever written into the project, so a `check` that is killed, or
+    run in a read-only checkout, leaves nothing behind there. What mypy resolves against
+    the config file's directory is rewritten to keep its meaning: plugin paths, and
+    `$MYPY_CONFIG_FILE_DIR` in any value."""
+    import tempfile
+
+    text, suffix = _stand_in_text(config_file)
     previous = os.environ.get(ORIGINAL_CONFIG_ENV)
     if config_file is not None:
         os.environ[ORIGINAL_CONFIG_ENV] = config_file
     try:
-        stand_in.write_text(text, encoding="utf-8")
-    except OSError:
-        # A read-only project: write the copy elsewhere; the plugin still resolves its
-        # own relative paths against the original (ORIGINAL_CONFIG_ENV).
-        import tempfile
-
-        stand_in = Path(tempfile.mkdtemp()) / f"mypy-session-check{suffix}"
-        stand_in.write_text(text, encoding="utf-8")
-    try:
-        yield str(stand_in)
+        with tempfile.TemporaryDirectory(prefix="mypy-session-check-") as directory:
+            stand_in = Path(directory) / f"mypy-session-check{suffix}"
+            stand_in.write_text(text, encoding="utf-8")
+            yield str(stand_in)
     finally:
-        with contextlib.suppress(OSError):
-            stand_in.unlink()
         if previous is None:
             os.environ.pop(ORIGINAL_CONFIG_ENV, None)
         else:
             os.environ[ORIGINAL_CONFIG_ENV] = previous
 
 
-def _toml_with_plugin(path: str) -> str:
+def _stand_in_text(config_file: str | None) -> tuple[str, str]:
+    """(the copy's text, its suffix); raises what reading the original raises."""
+    if config_file is None:
+        return f"[mypy]\nplugins = {PLUGIN}\n", ".ini"
+    origin = Path(config_file).resolve().parent
+    if config_file.endswith(".toml"):
+        text, suffix = _toml_with_plugin(config_file, origin), ".toml"
+    else:
+        text, suffix = _ini_with_plugin(config_file, origin), ".ini"
+    for name in ("${MYPY_CONFIG_FILE_DIR}", "$MYPY_CONFIG_FILE_DIR"):
+        text = text.replace(name, origin.as_posix())
+    return text, suffix
+
+
+def _absolute_plugins(plugins: list[str], origin: Path) -> list[str]:
+    """mypy resolves a plugin given as a `.py` path against the config file's directory."""
+    out = []
+    for entry in plugins:
+        path, colon, function = entry.rpartition(":") if ":" in os.path.basename(entry) else (entry, "", "")
+        if path.endswith(".py") and not os.path.isabs(path):
+            entry = (origin / path).as_posix() + colon + function
+        out.append(entry)
+    return out
+
+
+def _toml_with_plugin(path: str, origin: Path) -> str:
     document = tomlkit.parse(Path(path).read_text(encoding="utf-8"))
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     mypy = tool.setdefault("mypy", tomlkit.table())
     plugins = mypy.get("plugins", [])
     if isinstance(plugins, str):
         plugins = [p.strip() for p in plugins.split(",") if p.strip()]
-    mypy["plugins"] = [*plugins, PLUGIN]
+    mypy["plugins"] = [*_absolute_plugins([str(p) for p in plugins], origin), PLUGIN]
     return tomlkit.dumps(document)
 
 
-def _ini_with_plugin(path: str) -> str:
+def _ini_with_plugin(path: str, origin: Path) -> str:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read(path, encoding="utf-8")
     if not parser.has_section("mypy"):
         parser.add_section("mypy")
-    plugins = parser.get("mypy", "plugins", fallback="").strip()
-    parser.set("mypy", "plugins", f"{plugins}, {PLUGIN}" if plugins else PLUGIN)
+    plugins = [p.strip() for p in parser.get("mypy", "plugins", fallback="").split(",") if p.strip()]
+    parser.set("mypy", "plugins", ", ".join([*_absolute_plugins(plugins, origin), PLUGIN]))
     buffer = _StringWriter()
     parser.write(buffer)
     return buffer.text

@@ -119,8 +119,11 @@ def _read_toml(path: str, shown: str) -> Mapping[str, object]:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read the file: {exc}") from None
-    section = data.get("tool", {}).get("mypy_session", {})
+        raise ConfigError(f"{shown}: cannot read the file: {' '.join(str(exc).split())}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{shown}: [tool] must be a table, got {type(tool).__name__}")
+    section = tool.get("mypy_session", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{shown}: [{TOML_SECTION}] must be a table")
     return section

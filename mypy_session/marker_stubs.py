@@ -52,7 +52,7 @@ def _walk(directory: str, package: tuple[str, ...]) -> Iterator[tuple[str, str]]
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as exc:
-        raise ConfigError(f"marker stub directory {directory}: cannot read it: {exc}") from None
+        raise ConfigError(f"marker stub directory {directory}: cannot read it: {exc.strerror or exc}") from None
     for entry in entries:
         name = entry.name
         if name.endswith(".pyi"):
@@ -74,7 +74,7 @@ def stub_fingerprints(configured: tuple[str, ...]) -> dict[str, str]:
             with open(path, "rb") as file:
                 data = file.read()
         except OSError as exc:
-            raise ConfigError(f"marker stub {path}: cannot read it: {exc}") from None
+            raise ConfigError(f"marker stub {path}: cannot read it: {exc.strerror or exc}") from None
         found[module] = zlib.crc32(data, found.get(module, 0))
     return {module: f"{value:08x}" for module, value in found.items()}
 
@@ -99,9 +99,14 @@ def _markers_in(path: str, module: str) -> dict[str, str]:
         with open(path, encoding="utf-8") as file:
             tree = ast.parse(file.read(), filename=path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"marker stub {path}: cannot read it: {exc}") from None
+        raise ConfigError(f"marker stub {path}: cannot read it: {_one_line(exc)}") from None
     except SyntaxError as exc:
-        raise ConfigError(f"marker stub {path}:{exc.lineno}: does not parse: {exc.msg}") from None
+        where = f"{path}:{exc.lineno}" if exc.lineno else path  # a NUL byte has no line
+        raise ConfigError(f"marker stub {where}: does not parse: {exc.msg}") from None
+    except ValueError as exc:  # a NUL byte, on Python versions that say so this way
+        raise ConfigError(f"marker stub {path}: does not parse: {_one_line(exc)}") from None
+    except (RecursionError, MemoryError):  # nested too deeply for Python's parser
+        raise ConfigError(f"marker stub {path}: does not parse: nested too deeply") from None
     markers: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -111,6 +116,10 @@ def _markers_in(path: str, module: str) -> dict[str, str]:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     _mark(item, f"{module}.{node.name}.{item.name}", markers)
     return markers
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _mark(node: ast.FunctionDef | ast.AsyncFunctionDef, fullname: str, out: dict[str, str]) -> None:
