@@ -80,12 +80,29 @@ def dmypy(dmypy_args: list[str]) -> int:
     import mypy_session.errorcodes  # noqa: F401 - registers the codes with mypy
     from mypy.dmypy.client import main as dmypy_main
 
+    problem = _unreadable_daemon_config(dmypy_args)
+    if problem is not None:  # before a daemon starts on it (and crashes on every request)
+        print(f"mypy-session: error: {problem}", file=sys.stderr)
+        return 2
+
     try:
         dmypy_main(dmypy_args)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     return 0
+
+
+_DAEMON_STARTS: Final = ("run", "start", "restart", "daemon")
+
+
+def _unreadable_daemon_config(dmypy_args: list[str]) -> str | None:
+    """`unreadable_config` for the mypy flags of a dmypy command that starts a daemon
+    (the flags follow `--`)."""
+    if not any(arg in _DAEMON_STARTS for arg in dmypy_args):
+        return None
+    flags = dmypy_args[dmypy_args.index("--") + 1 :] if "--" in dmypy_args else []
+    return unreadable_config(flags)
 
 
 def check(args: list[str]) -> int:
@@ -121,7 +138,8 @@ def _check(mypy_args: list[str], stdout: TextIO | None) -> int:
 
 def _run_mypy(args: list[str], stdout: TextIO | None = None) -> int:
     try:
-        mypy_main(args=args, clean_exit=True, stdout=stdout or sys.stdout)
+        # stderr passed explicitly: mypy's default is the stream at its import time
+        mypy_main(args=args, clean_exit=True, stdout=stdout or sys.stdout, stderr=sys.stderr)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
@@ -151,7 +169,13 @@ def unreadable_config(args: list[str]) -> str | None:
 
     mypy reports a config it cannot parse and goes on without it (one it cannot decode or
     open is a traceback); `check` would then run the plugin on a stand-in with the
-    defaults, and the settings the user wrote would be ignored without a word."""
+    defaults, and the settings the user wrote would be ignored without a word. A missing
+    `--config-file` is named here too: `check` replaces the flag with its copy's, and mypy's
+    own message for it is a usage text."""
+    explicit = _config_flag(args)
+    if explicit is not None and not os.path.isfile(explicit):
+        kind = "is a directory" if os.path.isdir(explicit) else "no such file"
+        return f"{explicit}: cannot read the config file: {kind}"
     for path in _config_candidates(args):
         try:
             if path.lower().endswith(".toml"):
@@ -177,7 +201,7 @@ def unreadable_config(args: list[str]) -> str | None:
 def _config_candidates(args: list[str]) -> Iterator[str]:
     explicit = _config_flag(args)
     if explicit is not None:
-        if os.path.exists(explicit):  # a missing one mypy reports itself
+        if os.path.isfile(explicit):  # a missing one is reported by unreadable_config
             yield explicit
         return
     here = os.getcwd()

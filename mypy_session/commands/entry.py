@@ -174,7 +174,8 @@ def callers(args: list[str]) -> int:
 
 
 def _configured_baseline(mypy_args: list[str]) -> str | None:
-    """The `baseline` setting of the config mypy would use for these arguments."""
+    """The `baseline` setting of the config mypy would use for these arguments; a bad
+    setting raises `ConfigError` (reported before the build)."""
     from mypy.main import process_options
 
     from mypy_session.config import load_config
@@ -184,10 +185,7 @@ def _configured_baseline(mypy_args: list[str]) -> str | None:
             _, options = process_options(list(mypy_args), stdout=devnull, stderr=devnull)
         except SystemExit:
             return None  # the build reports the bad arguments
-    try:
-        return load_config(options.config_file).baseline
-    except ConfigError:
-        return None  # the build reports the bad setting
+    return load_config(options.config_file).baseline
 
 
 def _has_targets(mypy_args: list[str]) -> bool:
@@ -215,7 +213,10 @@ def baseline(args: list[str]) -> int:
     known, mypy_args = parser.parse_known_args(args)
     if not _readable(mypy_args):
         return 2
-    configured = _configured_baseline(mypy_args)
+    try:
+        configured = _configured_baseline(mypy_args)
+    except ConfigError as exc:
+        return build.fail(str(exc))
     path = known.file or configured
     if path is None:
         return build.fail(
