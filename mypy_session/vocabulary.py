@@ -31,7 +31,10 @@ from mypy.types import (
     Instance,
     NoneType,
     Overloaded,
+    ProperType,
     Type,
+    TypeVarType,
+    UnboundType,
     UnionType,
     get_proper_type,
 )
@@ -61,14 +64,16 @@ def is_session_class(info: TypeInfo, config: SessionConfig) -> bool:
 
 
 def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
-    """`SESSION` for a session type, `OPTIONAL` for `S | None`, else None."""
-    proper = get_proper_type(typ)
+    """`SESSION` for a session type, `OPTIONAL` for `S | None`, else None. A `TypeVar`
+    counts by its bound (or its values, all sessions); a `NewType` is a subclass and
+    `Annotated[...]` is erased by mypy, so both are plain instances here."""
+    proper = _through_typevar(get_proper_type(typ))
     if isinstance(proper, Instance):
         return SESSION if is_session_class(proper.type, config) else None
     if isinstance(proper, UnionType):
         sessions = nones = 0
-        for item in proper.items:
-            item = get_proper_type(item)
+        for member in proper.items:
+            item = _through_typevar(get_proper_type(member))
             if isinstance(item, Instance) and is_session_class(item.type, config):
                 sessions += 1
             elif isinstance(item, NoneType):
@@ -80,12 +85,39 @@ def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
     return None
 
 
+def _through_typevar(proper: ProperType | None) -> ProperType | None:
+    """`S = TypeVar("S", bound=Session)`: the bound; `TypeVar("S", Session, AsyncSession)`:
+    one of the values when every value is a session type (checked by the caller through
+    the first; the others are alike or the function is not about sessions)."""
+    if isinstance(proper, TypeVarType):
+        if proper.values:
+            return get_proper_type(proper.values[0])
+        return get_proper_type(proper.upper_bound)
+    return proper
+
+
+def session_param_kind(name: str | None, typ: Type | None, config: SessionConfig) -> str | None:
+    """Is a parameter (or attribute) named `name` and declared `typ` a session parameter
+    (SPEC section 2)? `SESSION` / `OPTIONAL` by its type; by its name (`session_param_names`)
+    where the declaration says nothing mypy can use: unannotated, `Any`, or an annotation
+    mypy rejects (`session: SessionLocal` with `SessionLocal = sessionmaker()`). The one
+    rule for both sides: callees (`session_params_of`) and held sessions (`held`)."""
+    kind = session_kind(typ, config)
+    if kind is not None:
+        return kind
+    if name is not None and name in config.session_param_names and is_any(typ):
+        return SESSION
+    return None
+
+
 def is_none(typ: Type | None) -> bool:
     return isinstance(get_proper_type(typ), NoneType)
 
 
 def is_any(typ: Type | None) -> bool:
-    return typ is None or isinstance(get_proper_type(typ), AnyType)
+    """No usable type: none declared, `Any`, or an annotation mypy could not analyse (an
+    invalid one stays an `UnboundType` in the signature; mypy reports `valid-type`)."""
+    return typ is None or isinstance(get_proper_type(typ), (AnyType, UnboundType))
 
 
 class Callee:
@@ -220,9 +252,7 @@ def _params_of_type(
     ):
         if name is None or kind in (ARG_STAR, ARG_STAR2):
             continue
-        if session_kind(arg_type, config) is not None or (
-            is_any(arg_type) and name in config.session_param_names
-        ):
+        if session_param_kind(name, arg_type, config) is not None:
             found.append((name, kind.is_optional(), index))
     return found
 
