@@ -125,7 +125,10 @@ class Callee:
     (A plain class, not a dataclass: compiled by mypyc, a dataclass's constructor runs an
     interpreted `__init__`; see the note in `scopes`.)"""
 
-    __slots__ = ("display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname")
+    __slots__ = (
+        "display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname",
+        "behind",
+    )
 
     def __init__(
         self,
@@ -137,6 +140,7 @@ class Callee:
         opens: tuple[str, ...] | None = None,
         deferred: bool = False,
         fullname: str = "",
+        behind: tuple[tuple[str, int], ...] | None = None,
     ) -> None:
         self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
         self.params = params  # names of its session parameters
@@ -146,12 +150,15 @@ class Callee:
         self.opens = opens  # without a session parameter, opens one inside
         self.deferred = deferred  # a generator: calling it runs nothing until it is iterated
         self.fullname = fullname  # where it is defined
+        # Behind a decorator that hides its signature: (name, position) of each session
+        # parameter of the function under it, to match the call's own arguments against.
+        self.behind = behind
 
     def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
         """A copy with `opener` and `opens` replaced (the call site knows better)."""
         return Callee(
             self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
-            self.fullname,
+            self.fullname, self.behind,
         )
 
 
@@ -171,6 +178,24 @@ def session_params_of(node: SymbolNode | None, config: SessionConfig) -> list[tu
         init = _constructor(node)
         return _params_of_node(init, config, skip_first=True) if init is not None else []
     return _params_of_node(node, config, skip_first=_is_method(node))
+
+
+def hides_signature(typ: Type | None) -> bool:
+    """Does a decorated function's type hide the parameters of the function under the
+    decorator: `Callable[..., X]`, or `def (*Any, **Any)` (what the plugin gives a
+    transparent untyped decorator's application, see `decorators`)?"""
+    proper = get_proper_type(typ)
+    if not isinstance(proper, CallableType):
+        return False
+    if proper.is_ellipsis_args:
+        return True
+    return proper.arg_kinds == [ARG_STAR, ARG_STAR2] and all(is_any(t) for t in proper.arg_types)
+
+
+def behind_decorator(node: SymbolNode | None) -> bool:
+    """Is `node` a function whose decorator hides its signature (so a call's arguments
+    must be matched against the function under it, not against what mypy sees)?"""
+    return isinstance(node, Decorator) and hides_signature(node.var.type)
 
 
 def _constructor(info: TypeInfo) -> SymbolNode | None:
@@ -207,7 +232,11 @@ def _params_of_node(
 ) -> list[tuple[str, bool, int]]:
     if isinstance(node, Decorator):
         var_type = get_proper_type(node.var.type)
-        if isinstance(var_type, (CallableType, Overloaded)) and not node.var.is_staticmethod:
+        if (
+            isinstance(var_type, (CallableType, Overloaded))
+            and not node.var.is_staticmethod
+            and not hides_signature(var_type)
+        ):
             return _params_of_type(var_type, config, skip_first=skip_first)
         return _params_of_node(node.func, config, skip_first=skip_first)
     if isinstance(node, OverloadedFuncDef):
