@@ -11,9 +11,10 @@ a user would, the script
 3. finds every *forwarding site*: a call passing a keyword argument named like a session
    parameter (``session_param_names``, default ``session``) whose value is a name or an
    attribute (``session=session``, ``session=self.session``);
-4. removes those keyword arguments in batches of independent removals (at most one site
-   per enclosing function per batch, and never two on one line) and runs mypy once per
-   batch, with the cache of the previous run, restoring the files after each batch;
+4. removes those keyword arguments in batches of independent removals (never two on one
+   line, so nested calls are apart; with ``--per-function``, at most one site of a
+   function per batch) and runs mypy once per batch, with the cache of the previous run,
+   restoring the files after each batch;
 5. classifies each site: *required* when mypy itself reports the call without it
    (``call-arg``: the callee's session parameter has no default and mypy sees it),
    *ambiguous* when the unmodified code already has a finding of the plugin on that
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output prefix (.json and .md are added)")
     parser.add_argument("--python", default=sys.executable, help="the Python whose mypy runs")
     parser.add_argument("--max-batches", type=int, default=0, help="stop after this many batches (0: all)")
+    parser.add_argument("--per-function", action="store_true", help="one site per function per batch")
     args = parser.parse_args(argv)
     if not args.src.is_dir() or not args.config.is_file():
         print(f"census: error: {args.src} must be a directory and {args.config} a file", file=sys.stderr)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for path in _python_files(tree, args.paths):
         census.sites.extend(_sites(tree, path, frozenset(args.names)))
-    _plan(census.sites)
+    _plan(census.sites, per_function=args.per_function)
     originals: dict[str, str] = {}
     by_batch: dict[int, list[Site]] = defaultdict(list)
     for site in census.sites:
@@ -210,17 +212,21 @@ def _sites(tree: Path, path: Path, names: frozenset[str]) -> list[Site]:
     return found
 
 
-def _plan(sites: list[Site]) -> None:
-    """Batch numbers: the k-th site of each function goes to batch k, and two sites on one
-    line never share a batch (a removal then never changes what another one sees)."""
-    per_function: dict[tuple[str, str], int] = defaultdict(int)
+def _plan(sites: list[Site], *, per_function: bool = False) -> None:
+    """Batch numbers. By default two sites on one line never share a batch (nested calls),
+    and otherwise every site is removed at once: a dropped session is reported at its own
+    call whatever the other calls of the function pass. `per_function` (slower, one mypy
+    run per site of the busiest function) puts at most one site of a function in a batch."""
+    per_key: dict[tuple[str, str], int] = defaultdict(int)
     lines: dict[tuple[int, str, int], bool] = {}
     for site in sites:
-        number = per_function[(site.path, site.function)]
+        key = (site.path, site.function if per_function else "")
+        number = per_key[key] if per_function else 0
         while (number, site.path, site.line) in lines:
             number += 1
         lines[(number, site.path, site.line)] = True
-        per_function[(site.path, site.function)] = number + 1
+        if per_function:
+            per_key[key] = number + 1
         site.batch = number
 
 

@@ -58,12 +58,14 @@ def test_each_removal_leaves_valid_code_without_the_keyword(tmp_path: Path) -> N
 
 def test_batches_hold_one_site_per_function_and_line(tmp_path: Path) -> None:
     sites = _sites(tmp_path)
-    census._plan(sites)
+    census._plan(sites, per_function=True)
     assert [s.batch for s in sites] == [0, 1, 2, 3, 4]
+    census._plan(sites)
+    assert [s.batch for s in sites] == [0, 0, 0, 0, 1]  # the nested call on line 8 apart
     two_functions = [
         census.Site("m.py", 2, "f", "get", "session", "session=session"),
         census.Site("m.py", 9, "g", "get", "session", "session=session"),
         census.Site("m.py", 10, "g", "get", "session", "session=session"),
     ]
-    census._plan(two_functions)
+    census._plan(two_functions, per_function=True)
     assert [s.batch for s in two_functions] == [0, 0, 1]
