@@ -55,6 +55,7 @@ class SessionConfig:
         "scope_factory_names",
         "session_classes",
         "session_param_names",
+        "session_providers",
         "session_types",
     )
 
@@ -69,6 +70,7 @@ class SessionConfig:
         marker_stubs: tuple[str, ...] = (),
         guarded: Mapping[str, tuple[str, ...]] | None = None,
         baseline: str | None = None,
+        session_providers: tuple[str, ...] = (),
     ) -> None:
         self.config_file = config_file
         # Configured session types and scope factories extend the defaults; the name and
@@ -87,6 +89,9 @@ class SessionConfig:
         self.marker_stubs = marker_stubs
         self.guarded: dict[str, tuple[str, ...]] = dict(guarded or {})
         self.baseline = baseline
+        # Decorators that pass a session when the caller gives none (fullnames, or short
+        # names without a dot), besides those found from their own body (`decorators`).
+        self.session_providers: frozenset[str] = frozenset(session_providers)
         # Which classes are session types, by class object (a new object after a dmypy
         # reload is a new key), filled in as classes are met.
         self.session_classes: dict[object, bool] = {}
@@ -101,6 +106,7 @@ class SessionConfig:
             "marker_stubs": list(self.marker_stubs),
             "guarded": {k: list(v) for k, v in sorted(self.guarded.items())},
             "baseline": self.baseline,
+            "session_providers": sorted(self.session_providers),
         }
 
 
@@ -205,6 +211,7 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         "session_types": lambda k: names(k, _is_dotted, "fully qualified class names"),
         "session_param_names": lambda k: names(k, str.isidentifier, "parameter names"),
         "scope_factories": lambda k: names(k, _is_dotted, "function names"),
+        "session_providers": lambda k: names(k, _is_dotted, "decorator names"),
         "commit_methods": lambda k: names(k, str.isidentifier, "method names"),
         "marker_stubs": paths,
         "guarded": guarded,

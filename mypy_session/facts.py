@@ -146,6 +146,8 @@ def _argument(
     ctx: FunctionContext | MethodContext, callee: Callee, sight: _LazySight, knowledge: Knowledge
 ) -> tuple[str, str, str] | None:
     """(the session parameter's name, what is passed for it, how that reads)."""
+    if callee.behind is not None:
+        return _argument_behind(ctx, callee.behind, sight, knowledge)
     for index, name in enumerate(ctx.callee_arg_names):
         if name is not None and name in callee.params:
             break
@@ -158,6 +160,34 @@ def _argument(
     if len(args) == 1 and not ctx.arg_kinds[index][0].is_star():
         passed = _classify(args[0], ctx, sight, knowledge)
     return name, passed, render(args[0])
+
+
+def _argument_behind(
+    ctx: FunctionContext | MethodContext,
+    params: tuple[tuple[str, int], ...],
+    sight: _LazySight,
+    knowledge: Knowledge,
+) -> tuple[str, str, str] | None:
+    """`_argument` for a callee whose decorator hides its signature (mypy maps every
+    argument onto `*args` / `**kwargs`): the call's own arguments against the parameters of
+    the function under the decorator, by keyword, by position, or through a splat."""
+    call = ctx.context
+    if not isinstance(call, CallExpr) or not params:
+        return None
+    positional = 0
+    for arg, kind, keyword in zip(call.args, call.arg_kinds, call.arg_names):
+        if kind.is_star():
+            return params[0][0], PASSED, render(arg)
+        if keyword is None:
+            positional += 1
+    for name, index in params:
+        for arg, keyword in zip(call.args, call.arg_names):
+            if keyword == name:
+                return name, _classify(arg, ctx, sight, knowledge), render(arg)
+        if index < positional:
+            arg = [a for a, k in zip(call.args, call.arg_names) if k is None][index]
+            return name, _classify(arg, ctx, sight, knowledge), render(arg)
+    return params[0][0], NOTHING, ""
 
 
 def _classify(

@@ -33,10 +33,17 @@ from mypy_session.checks.missing_param import check_missing_param
 from mypy_session.checks.nested_scope import check_nested_scope
 from mypy_session.checks.not_forwarded import check_forwarded
 from mypy_session.config import SessionConfig
+from mypy_session.decorators import hidden_signature, may_hide
 from mypy_session.facts import CallSite, call_site, record
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import Report, Reporter
-from mypy_session.vocabulary import Callee, display_name, is_session_class, session_params_of
+from mypy_session.vocabulary import (
+    Callee,
+    behind_decorator,
+    display_name,
+    is_session_class,
+    session_params_of,
+)
 
 # Set to re-raise instead of skipping code the plugin cannot understand (tests set it).
 DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
@@ -87,6 +94,11 @@ class Gate:
         if method in knowledge.config.commit_methods and self._is_session_class(owner):
             return functools.partial(_on_commit, method=method, knowledge=knowledge)
         callee = self._callee(fullname, node)
+        if may_hide(node):
+            # An untyped decorator: its application gets a type mypy runs hooks for.
+            kind = knowledge.decorators.kind_of(node.fullname or fullname)
+            if kind is not None:
+                return functools.partial(_on_decorator, kind=kind, callee=callee, knowledge=knowledge)
         if callee is None:
             return None
         return functools.partial(_on_call, callee=callee, knowledge=knowledge)
@@ -105,15 +117,22 @@ class Gate:
             opens = knowledge.summary(defined).opens
         if not params and not opener and opens is None:
             return None
+        behind = None
+        if params and behind_decorator(node):
+            # mypy checks no argument of such a call: every session parameter is optional.
+            behind = tuple((name, index) for name, _, index in params)
         return Callee(
             display=display_name(fullname, node),
             params=frozenset(name for name, _, _ in params),
-            optional=frozenset(name for name, has_default, _ in params if has_default),
+            optional=frozenset(
+                name for name, has_default, _ in params if has_default or behind is not None
+            ),
             marker=marker,
             opener=opener,
             opens=opens,
             deferred=opens is not None and _is_generator(node),
             fullname=defined,
+            behind=behind,
         )
 
     def _is_session_class(self, fullname: str) -> bool:
@@ -174,6 +193,21 @@ def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
                 check(site, report)
 
     return _safely(ctx, knowledge, work)
+
+
+def _on_decorator(
+    ctx: FunctionContext, *, kind: str, callee: Callee | None, knowledge: Knowledge
+) -> Type:
+    """A transparent decorator applied (or called): the checks of an ordinary call, then
+    the type that lets mypy run hooks at the decorated function's call sites."""
+    if callee is not None:
+        _on_call(ctx, callee=callee, knowledge=knowledge)
+    try:
+        return hidden_signature(ctx, kind)
+    except Exception:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return ctx.default_return_type
 
 
 def _on_commit(ctx: MethodContext, *, method: str, knowledge: Knowledge) -> Type:

@@ -38,7 +38,14 @@ from mypy.types import Type
 from mypy_session.compat import current_function
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import FAILED, is_post_transaction_listener, DefPoint, WithItem, position, scopes_of
-from mypy_session.vocabulary import OPTIONAL, is_any, is_none, render, session_kind
+from mypy_session.vocabulary import (
+    OPTIONAL,
+    is_any,
+    is_none,
+    render,
+    session_kind,
+    session_param_kind,
+)
 
 WITH: Final = "with"
 LOCAL: Final = "local"
@@ -315,9 +322,7 @@ def _own_session_params(func: FuncItem, knowledge: Knowledge) -> list[tuple[str,
         if arg_types is not None and index < len(arg_types):
             declared = arg_types[index]
         name = arg.variable.name
-        if session_kind(declared, config) is not None or (
-            is_any(declared) and name in config.session_param_names
-        ):
+        if session_param_kind(name, declared, config) is not None:
             found.append((name, arg.variable))
     return found
 
@@ -357,9 +362,7 @@ def _find_session_attributes(info: TypeInfo, knowledge: Knowledge) -> list[str]:
             node = sym.node
             if not isinstance(node, Var) or node.is_classvar:
                 continue
-            if session_kind(node.type, config) is None and not (
-                name in config.session_param_names and is_any(node.type)
-            ):
+            if session_param_kind(name, node.type, config) is None:
                 continue
             (named if name in config.session_param_names else others).append(name)
     return named + others

@@ -44,6 +44,7 @@ from mypy.types import Instance, LiteralType, get_proper_type
 
 from mypy_session import fullnames
 from mypy_session.config import SessionConfig
+from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
 from mypy_session.report import Reporter
 from mypy_session.vocabulary import Callee, render, session_params_of
@@ -106,6 +107,7 @@ class Knowledge:
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
         self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
+        self.decorators = Decorators(config, self._module_of, modules, daemon=daemon)
 
     @property
     def daemon(self) -> bool:
@@ -249,6 +251,7 @@ class Knowledge:
             if found != _EMPTY:
                 facts[name] = [found.marker, list(found.opens) if found.opens is not None else None]
         self._inject(file, facts)
+        self.decorators.prepare(file)
 
     def store(self, module_id: str) -> None:
         """Called just before mypy writes a module's cache (see the module docstring)."""
@@ -289,9 +292,10 @@ class Knowledge:
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
         if isinstance(func, Decorator):
             opens = self._opens(func.func)
-            if opens is None and _provides_session(func):
+            provider = self.decorators.provider_of(func) if opens is None else None
+            if provider is not None:
                 # @provide_session: called without a session, the decorator opens one.
-                opens = ("create_session()",)
+                opens = ("create_session()",) if provider == "provide_session" else (f"@{provider}",)
             return Summary(_decorator_marker(func), opens)
         return Summary(None, self._opens(func))
 
@@ -477,19 +481,6 @@ def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
     if isinstance(callee, RefExpr) and callee.fullname and not isinstance(callee.node, Var):
         return callee.fullname
     return None
-
-
-# Decorators that open a session when the decorated function is called without one
-# (Airflow's provide_session). Matched by the last part of the name, like an entry of
-# scope_factories without dots; better as a marker in the shipped stub.
-SESSION_PROVIDERS: Final = frozenset(("provide_session",))
-
-
-def _provides_session(func: Decorator) -> bool:
-    return any(
-        isinstance(dec, RefExpr) and dec.fullname.rsplit(".", 1)[-1] in SESSION_PROVIDERS
-        for dec in func.decorators
-    )
 
 
 def _receiver_method(call: CallExpr) -> str | None:

@@ -31,7 +31,10 @@ from mypy.types import (
     Instance,
     NoneType,
     Overloaded,
+    ProperType,
     Type,
+    TypeVarType,
+    UnboundType,
     UnionType,
     get_proper_type,
 )
@@ -61,14 +64,16 @@ def is_session_class(info: TypeInfo, config: SessionConfig) -> bool:
 
 
 def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
-    """`SESSION` for a session type, `OPTIONAL` for `S | None`, else None."""
-    proper = get_proper_type(typ)
+    """`SESSION` for a session type, `OPTIONAL` for `S | None`, else None. A `TypeVar`
+    counts by its bound (or its values, all sessions); a `NewType` is a subclass and
+    `Annotated[...]` is erased by mypy, so both are plain instances here."""
+    proper = _through_typevar(get_proper_type(typ))
     if isinstance(proper, Instance):
         return SESSION if is_session_class(proper.type, config) else None
     if isinstance(proper, UnionType):
         sessions = nones = 0
-        for item in proper.items:
-            item = get_proper_type(item)
+        for member in proper.items:
+            item = _through_typevar(get_proper_type(member))
             if isinstance(item, Instance) and is_session_class(item.type, config):
                 sessions += 1
             elif isinstance(item, NoneType):
@@ -80,12 +85,39 @@ def session_kind(typ: Type | None, config: SessionConfig) -> str | None:
     return None
 
 
+def _through_typevar(proper: ProperType | None) -> ProperType | None:
+    """`S = TypeVar("S", bound=Session)`: the bound; `TypeVar("S", Session, AsyncSession)`:
+    one of the values when every value is a session type (checked by the caller through
+    the first; the others are alike or the function is not about sessions)."""
+    if isinstance(proper, TypeVarType):
+        if proper.values:
+            return get_proper_type(proper.values[0])
+        return get_proper_type(proper.upper_bound)
+    return proper
+
+
+def session_param_kind(name: str | None, typ: Type | None, config: SessionConfig) -> str | None:
+    """Is a parameter (or attribute) named `name` and declared `typ` a session parameter
+    (SPEC section 2)? `SESSION` / `OPTIONAL` by its type; by its name (`session_param_names`)
+    where the declaration says nothing mypy can use: unannotated, `Any`, or an annotation
+    mypy rejects (`session: SessionLocal` with `SessionLocal = sessionmaker()`). The one
+    rule for both sides: callees (`session_params_of`) and held sessions (`held`)."""
+    kind = session_kind(typ, config)
+    if kind is not None:
+        return kind
+    if name is not None and name in config.session_param_names and is_any(typ):
+        return SESSION
+    return None
+
+
 def is_none(typ: Type | None) -> bool:
     return isinstance(get_proper_type(typ), NoneType)
 
 
 def is_any(typ: Type | None) -> bool:
-    return typ is None or isinstance(get_proper_type(typ), AnyType)
+    """No usable type: none declared, `Any`, or an annotation mypy could not analyse (an
+    invalid one stays an `UnboundType` in the signature; mypy reports `valid-type`)."""
+    return typ is None or isinstance(get_proper_type(typ), (AnyType, UnboundType))
 
 
 class Callee:
@@ -93,7 +125,10 @@ class Callee:
     (A plain class, not a dataclass: compiled by mypyc, a dataclass's constructor runs an
     interpreted `__init__`; see the note in `scopes`.)"""
 
-    __slots__ = ("display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname")
+    __slots__ = (
+        "display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname",
+        "behind",
+    )
 
     def __init__(
         self,
@@ -105,6 +140,7 @@ class Callee:
         opens: tuple[str, ...] | None = None,
         deferred: bool = False,
         fullname: str = "",
+        behind: tuple[tuple[str, int], ...] | None = None,
     ) -> None:
         self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
         self.params = params  # names of its session parameters
@@ -114,12 +150,15 @@ class Callee:
         self.opens = opens  # without a session parameter, opens one inside
         self.deferred = deferred  # a generator: calling it runs nothing until it is iterated
         self.fullname = fullname  # where it is defined
+        # Behind a decorator that hides its signature: (name, position) of each session
+        # parameter of the function under it, to match the call's own arguments against.
+        self.behind = behind
 
     def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
         """A copy with `opener` and `opens` replaced (the call site knows better)."""
         return Callee(
             self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
-            self.fullname,
+            self.fullname, self.behind,
         )
 
 
@@ -139,6 +178,24 @@ def session_params_of(node: SymbolNode | None, config: SessionConfig) -> list[tu
         init = _constructor(node)
         return _params_of_node(init, config, skip_first=True) if init is not None else []
     return _params_of_node(node, config, skip_first=_is_method(node))
+
+
+def hides_signature(typ: Type | None) -> bool:
+    """Does a decorated function's type hide the parameters of the function under the
+    decorator: `Callable[..., X]`, or `def (*Any, **Any)` (what the plugin gives a
+    transparent untyped decorator's application, see `decorators`)?"""
+    proper = get_proper_type(typ)
+    if not isinstance(proper, CallableType):
+        return False
+    if proper.is_ellipsis_args:
+        return True
+    return proper.arg_kinds == [ARG_STAR, ARG_STAR2] and all(is_any(t) for t in proper.arg_types)
+
+
+def behind_decorator(node: SymbolNode | None) -> bool:
+    """Is `node` a function whose decorator hides its signature (so a call's arguments
+    must be matched against the function under it, not against what mypy sees)?"""
+    return isinstance(node, Decorator) and hides_signature(node.var.type)
 
 
 def _constructor(info: TypeInfo) -> SymbolNode | None:
@@ -175,7 +232,11 @@ def _params_of_node(
 ) -> list[tuple[str, bool, int]]:
     if isinstance(node, Decorator):
         var_type = get_proper_type(node.var.type)
-        if isinstance(var_type, (CallableType, Overloaded)) and not node.var.is_staticmethod:
+        if (
+            isinstance(var_type, (CallableType, Overloaded))
+            and not node.var.is_staticmethod
+            and not hides_signature(var_type)
+        ):
             return _params_of_type(var_type, config, skip_first=skip_first)
         return _params_of_node(node.func, config, skip_first=skip_first)
     if isinstance(node, OverloadedFuncDef):
@@ -220,9 +281,7 @@ def _params_of_type(
     ):
         if name is None or kind in (ARG_STAR, ARG_STAR2):
             continue
-        if session_kind(arg_type, config) is not None or (
-            is_any(arg_type) and name in config.session_param_names
-        ):
+        if session_param_kind(name, arg_type, config) is not None:
             found.append((name, kind.is_optional(), index))
     return found
 

@@ -1,0 +1,326 @@
+"""Decorators that hide a callee's signature, and decorators that provide a session.
+
+SPEC section 2: "A callee behind a decorator that hides its signature (untyped, or typed
+`Callable[..., Any]`) has the session parameters of the function under the decorator", and
+"Session provider: a decorator that passes a session when the caller gives none".
+
+Two facts are found from a decorator's own body, where it is in the checked program:
+
+- *transparent*: an unannotated decorator that returns the function, or a wrapper defined
+  in its body that calls the function with the wrapper's `**kwargs` (`@wraps(func)` or not);
+  or a factory (`@deco(option=...)`) that returns such a decorator;
+- *provider*: a transparent decorator whose wrapper handles a session keyword itself
+  (`kwargs.get("session")`, `"session" in kwargs`, `kwargs["session"] = ...`,
+  `func(*args, session=session, **kwargs)`), with any name in `session_param_names`.
+  The `session_providers` setting names providers whose body the plugin does not see.
+
+mypy types the result of an untyped decorator as `Any`, and it runs no plugin hook for a
+call whose callee is `Any`. So the hook mypy runs for the decorator's application at the
+definition (`checker.visit_decorator`) returns, for a transparent decorator, the callable
+mypy uses for `Callable[..., Any]`: `def (*Any, **Any) -> Any`, which accepts every call
+and returns `Any` as before, so it adds no error of mypy's own; its fallback is
+`types.SimpleNamespace`, whose `__getattribute__` / `__setattr__` keep attribute access
+on the decorated function as free as on `Any` (`f.__wrapped__`, `f.cache = ...`). The
+type is stored in the decorated name's `Var`, so it survives mypy's cache; the call sites
+then get hooks, and the session parameters are read from the function under it
+(`vocabulary.session_params_of`). The kinds of a module's decorators are stored with the
+module (as `knowledge` stores summaries) for the modules that use them from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from mypy.nodes import (
+    ARG_POS,
+    ARG_STAR,
+    ARG_STAR2,
+    FUNC_NO_INFO,
+    GDEF,
+    Block,
+    CallExpr,
+    Decorator,
+    Expression,
+    FuncDef,
+    IfStmt,
+    MypyFile,
+    NameExpr,
+    RefExpr,
+    ReturnStmt,
+    Statement,
+    StrExpr,
+    SymbolTableNode,
+    TryStmt,
+    TypeInfo,
+    Var,
+    WithStmt,
+)
+from mypy.plugin import FunctionContext, MethodContext
+from mypy.server.subexpr import get_subexpressions
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    LiteralType,
+    Type,
+    TypeOfAny,
+    get_proper_type,
+)
+
+from mypy_session.config import SessionConfig
+
+TRANSPARENT: Final = "transparent"
+PROVIDER: Final = "provider"
+# A factory: `@with_session(expire_on_commit=False)` returns the decorator.
+TRANSPARENT_FACTORY: Final = "transparent()"
+PROVIDER_FACTORY: Final = "provider()"
+PROVIDERS: Final = frozenset((PROVIDER, PROVIDER_FACTORY))
+
+STORE: Final = "__mypy_session_decorators__"
+# The fallback of the callable a transparent decorator's application gets (see above).
+_FALLBACK: Final = "types.SimpleNamespace"
+
+# Found by name, as before the setting existed: Airflow's provide_session, whose body
+# (`find_session_idx`, `"session" in kwargs`) is in site-packages and never walked.
+PROVIDER_NAMES: Final = frozenset(("provide_session",))
+
+
+class Decorators:
+    """The kinds of the decorators of the checked program, by fullname."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        module_of: Callable[[str], tuple[str, MypyFile] | None],
+        modules: Callable[[], dict[str, MypyFile] | None],
+        *,
+        daemon: bool,
+    ) -> None:
+        self.config = config
+        self._module_of = module_of
+        self._modules = modules
+        self._daemon = daemon
+        self._kinds: dict[str, str | None] = {}
+        self._stored: dict[str, tuple[object, dict[str, str]]] = {}
+
+    def kind_of(self, fullname: str) -> str | None:
+        """TRANSPARENT, PROVIDER (or their factories) for the decorator named `fullname`:
+        from the setting, its body, or what was stored with its module."""
+        if not self._daemon and fullname in self._kinds:
+            return self._kinds[fullname]
+        kind = self._found(fullname)
+        if self._configured(fullname) and kind not in PROVIDERS:
+            kind = PROVIDER_FACTORY if kind == TRANSPARENT_FACTORY else PROVIDER
+        if not self._daemon:
+            self._kinds[fullname] = kind
+        return kind
+
+    def _configured(self, fullname: str) -> bool:
+        providers = self.config.session_providers
+        return fullname in providers or fullname.rsplit(".", 1)[-1] in providers
+
+    def _found(self, fullname: str) -> str | None:
+        kind: str | None = None
+        module = self._module_of(fullname)
+        if module is not None:
+            name, file = module
+            relative = fullname[len(name) + 1 :]
+            if file.is_cache_skeleton or STORE in file.names:
+                kind = self._read_store(name, file).get(relative)
+            else:
+                sym = file.names.get(relative)
+                if sym is not None and isinstance(sym.node, FuncDef):
+                    kind = classify(sym.node, self.config)
+        return kind
+
+    def provider_of(self, func: Decorator) -> str | None:
+        """The name of the session provider decorating `func`, if one does."""
+        for dec in func.decorators:
+            target = dec.callee if isinstance(dec, CallExpr) else dec
+            if not isinstance(target, RefExpr) or not target.fullname:
+                continue
+            name = target.fullname.rsplit(".", 1)[-1]
+            if name in PROVIDER_NAMES or self.kind_of(target.fullname) in PROVIDERS:
+                return name
+        return None
+
+    def prepare(self, file: MypyFile) -> None:
+        """Store the kinds of the module's decorators in its symbol table, so that they are
+        serialized with it (see `knowledge.Knowledge.prepare`, which calls this)."""
+        file.names.pop(STORE, None)
+        kinds: dict[str, str] = {}
+        for defn in file.defs:
+            if isinstance(defn, FuncDef):
+                kind = classify(defn, self.config)
+                if kind is not None:
+                    kinds[defn.name] = kind
+        if not kinds:
+            return
+        modules = self._modules()
+        if not modules or "builtins" not in modules:
+            return
+        str_info = modules["builtins"].names["str"].node
+        assert isinstance(str_info, TypeInfo)
+        var = Var(STORE, LiteralType(json.dumps(kinds, sort_keys=True), Instance(str_info, [])))
+        var._fullname = f"{file.fullname}.{STORE}"
+        file.names[STORE] = SymbolTableNode(GDEF, var, module_public=False, plugin_generated=True)
+
+    def _read_store(self, module_id: str, file: MypyFile) -> dict[str, str]:
+        sym = file.names.get(STORE)
+        hit = self._stored.get(module_id)
+        if hit is not None and hit[0] is sym:
+            return hit[1]
+        kinds: dict[str, str] = {}
+        node = sym.node if sym is not None else None
+        literal = get_proper_type(node.type) if isinstance(node, Var) else None
+        if isinstance(literal, LiteralType) and isinstance(literal.value, str):
+            try:
+                raw = json.loads(literal.value)
+            except ValueError:
+                raw = {}
+            if isinstance(raw, dict):
+                kinds = {k: v for k, v in raw.items() if isinstance(v, str)}
+        self._stored[module_id] = (sym, kinds)
+        return kinds
+
+
+# -- the decorator's body ----------------------------------------------------------------
+
+
+def classify(func: FuncDef, config: SessionConfig, *, nested: bool = False) -> str | None:
+    """What a decorator does, read from its body: TRANSPARENT, PROVIDER, a factory of
+    either, or None (anything else). Typed decorators are classified too: a typed provider
+    still opens a scope when called without a session; only the hook's type needs an
+    untyped one (`hidden_signature`)."""
+    target = func.arguments[0].variable if func.arguments else None
+    defs = {stmt.name: stmt for stmt in _nested_defs(func.body)}
+    kinds: set[str] = set()
+    for expr in _returned(func.body):
+        if not isinstance(expr, NameExpr):
+            return None
+        if target is not None and expr.node is target:
+            kinds.add(TRANSPARENT)  # registers the function and returns it unchanged
+            continue
+        wrapper = defs.get(expr.name)
+        if wrapper is None:
+            return None
+        kind = _wrapper_kind(wrapper, target, config) if target is not None else None
+        if kind is None and not nested:
+            inner = classify(wrapper, config, nested=True)
+            if inner == TRANSPARENT:
+                kind = TRANSPARENT_FACTORY
+            elif inner == PROVIDER:
+                kind = PROVIDER_FACTORY
+        if kind is None:
+            return None
+        kinds.add(kind)
+    if len(kinds) != 1:
+        return None
+    return kinds.pop()
+
+
+def _nested_defs(block: Block) -> Iterator[FuncDef]:
+    for stmt in block.body:
+        if isinstance(stmt, FuncDef):
+            yield stmt
+        elif isinstance(stmt, Decorator):
+            yield stmt.func
+
+
+def _returned(block: Block) -> Iterator[Expression | None]:
+    """The expressions the block returns, outside nested functions."""
+    for stmt in block.body:
+        yield from _returned_in(stmt)
+
+
+def _returned_in(stmt: Statement) -> Iterator[Expression | None]:
+    if isinstance(stmt, ReturnStmt):
+        yield stmt.expr
+    elif isinstance(stmt, IfStmt):
+        for body in stmt.body:
+            yield from _returned(body)
+        if stmt.else_body is not None:
+            yield from _returned(stmt.else_body)
+    elif isinstance(stmt, TryStmt):
+        for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
+            if block is not None:
+                yield from _returned(block)
+    elif isinstance(stmt, WithStmt):
+        yield from _returned(stmt.body)
+    elif isinstance(stmt, Block):
+        yield from _returned(stmt)
+
+
+def _wrapper_kind(wrapper: FuncDef, target: Var, config: SessionConfig) -> str | None:
+    """A wrapper that calls `target` passing on its `**kwargs` is transparent; one that
+    handles a session keyword too is a provider."""
+    kwargs = next((arg.variable for arg in wrapper.arguments if arg.kind == ARG_STAR2), None)
+    if kwargs is None:
+        return None
+    names = config.session_param_names
+    calls_target = provides = False
+    for expr in get_subexpressions(wrapper.body):
+        if isinstance(expr, CallExpr):
+            callee = expr.callee
+            if isinstance(callee, NameExpr) and callee.node is target:
+                if any(
+                    kind == ARG_STAR2 and isinstance(arg, NameExpr) and arg.node is kwargs
+                    for arg, kind in zip(expr.args, expr.arg_kinds)
+                ):
+                    calls_target = True
+                if any(name in names for name in expr.arg_names if name is not None):
+                    provides = True
+        elif isinstance(expr, StrExpr) and expr.value in names:
+            provides = True  # kwargs.get("session"), "session" in kwargs, kwargs["session"]
+    if not calls_target:
+        return None
+    return PROVIDER if provides else TRANSPARENT
+
+
+# -- the hook at the decorator's application -----------------------------------------------
+
+
+def may_hide(node: object) -> bool:
+    """Can applying this function leave mypy with `Any` (a module-level function without a
+    return annotation, or `-> Any`)? Only those get the hook below."""
+    if not isinstance(node, FuncDef) or node.info is not FUNC_NO_INFO:
+        return False
+    if node.type is None:
+        return True
+    return isinstance(get_proper_type(getattr(node.type, "ret_type", None)), AnyType)
+
+
+
+def hidden_signature(ctx: FunctionContext | MethodContext, kind: str) -> Type:
+    """The type of a transparent decorator's application (or, for a factory, of the
+    decorator it returns), where mypy would have `Any`; else mypy's own type."""
+    if not isinstance(get_proper_type(ctx.default_return_type), AnyType):
+        return ctx.default_return_type  # typed somewhere mypy sees: keep mypy's answer
+    hidden = _hidden_callable(ctx)
+    if kind in (TRANSPARENT_FACTORY, PROVIDER_FACTORY):
+        anything = AnyType(TypeOfAny.implementation_artifact)
+        function = ctx.api.named_generic_type("builtins.function", [])
+        return CallableType([anything], [ARG_POS], [None], hidden, function)
+    if len(ctx.arg_types) < 1 or len(ctx.arg_types[0]) != 1:
+        return ctx.default_return_type
+    decorated = get_proper_type(ctx.arg_types[0][0])
+    if not isinstance(decorated, CallableType) or decorated.is_type_obj():
+        return ctx.default_return_type  # a class, an overload: left as mypy has it
+    return hidden
+
+
+def _hidden_callable(ctx: FunctionContext | MethodContext) -> CallableType:
+    # The call's result is the `Any` mypy gives the untyped decorator's result, as a call
+    # of the decorated name on `Any` would have had; the arguments are a special form, so
+    # the options that report explicit `Any` see nothing new.
+    anything = AnyType(TypeOfAny.special_form)
+    return CallableType(
+        [anything, anything],
+        [ARG_STAR, ARG_STAR2],
+        [None, None],
+        ctx.default_return_type,
+        ctx.api.named_generic_type(_FALLBACK, []),
+        is_ellipsis_args=True,
+    )

@@ -1,0 +1,71 @@
+"""benchmarks/census.py: the removal of a forwarded session and the batching (the mypy
+runs themselves are exercised on real code, see benchmarks/README.md)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import census  # noqa: E402
+
+
+SOURCE = textwrap.dedent(
+    """
+    def f(session):
+        get(1, session=session)
+        get(session=session, x=1)
+        get(
+            1,
+            session=self.session,
+        )
+        get(a(session=session), session=session)
+        get(1, session=None)
+
+    get(1, session=session)
+    """
+).lstrip()
+
+
+def _sites(tmp_path: Path) -> list[census.Site]:
+    (tmp_path / "m.py").write_text(SOURCE, encoding="utf-8")
+    return census._sites(tmp_path, tmp_path / "m.py", frozenset({"session"}))
+
+
+def test_sites_are_forwarded_names_inside_functions(tmp_path: Path) -> None:
+    sites = _sites(tmp_path)
+    assert [(s.line, s.callee, s.text) for s in sites] == [
+        (2, "get", "session=session"),
+        (3, "get", "session=session"),
+        (4, "get", "session=self.session"),
+        (8, "get", "session=session"),
+        (8, "a", "session=session"),
+    ]
+
+
+def test_each_removal_leaves_valid_code_without_the_keyword(tmp_path: Path) -> None:
+    sites = _sites(tmp_path)
+    edited = census._remove(SOURCE, sites)
+    assert "session=session" not in edited.split("\n\n")[0].replace("session=None", "")
+    assert "get(1)" in edited and "get(x=1)" in edited
+    compile(edited, "m.py", "exec")
+    for site in sites:
+        one = census._remove(SOURCE, [site])
+        compile(one, "m.py", "exec")
+        assert one.count(site.text) == SOURCE.count(site.text) - 1
+
+
+def test_batches_hold_one_site_per_function_and_line(tmp_path: Path) -> None:
+    sites = _sites(tmp_path)
+    census._plan(sites, per_function=True)
+    assert [s.batch for s in sites] == [0, 1, 2, 3, 4]
+    census._plan(sites)
+    assert [s.batch for s in sites] == [0, 0, 0, 0, 1]  # the nested call on line 8 apart
+    two_functions = [
+        census.Site("m.py", 2, "f", "get", "session", "session=session"),
+        census.Site("m.py", 9, "g", "get", "session", "session=session"),
+        census.Site("m.py", 10, "g", "get", "session", "session=session"),
+    ]
+    census._plan(two_functions, per_function=True)
+    assert [s.batch for s in two_functions] == [0, 0, 1]
