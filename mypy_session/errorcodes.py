@@ -59,6 +59,12 @@ SESSION_MISSING_PARAM: Final = ErrorCode(
     "Check that a classified service accepts a session",
     CATEGORY,
 )
+SESSION_NOT_ANALYSED: Final = ErrorCode(
+    "session-not-analysed",
+    "Check that mypy analysed the session code of every function (untyped, unreachable)",
+    CATEGORY,
+    default_enabled=False,
+)
 
 _MARKER_WORDS: Final = {"READ": "ReadOnly", "SINGLE": "SingleStep", "MULTI": "MultiStep"}
 
@@ -127,3 +133,8 @@ def missing_param(function: str, marker: str) -> str:
         f'"{function}" is marked {word} but has no session parameter, so callers '
         f"cannot make it part of their transaction; add session: Session | None = None"
     )
+
+
+def not_analysed(function: str, why: str) -> str:
+    """`Session code of "f" was not analysed: unreachable after line 12; no check ran there`."""
+    return f'Session code of "{function}" was {why}; no session check ran there'

@@ -24,7 +24,7 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
-from mypy_session import fullnames, held, scopes
+from mypy_session import fullnames, held, scopes, untyped_sessions
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
 from mypy_session.checks.detached import check_detached_return, check_detached_use
@@ -80,6 +80,7 @@ class Gate:
         # again (mypy.api, pytest's same-process mode) would keep every earlier build alive.
         scopes.forget()
         held.forget()
+        untyped_sessions.forget()
         self.lookup_fully_qualified = lookup
 
     def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
@@ -156,7 +157,11 @@ class Gate:
         found = owner_sym.node.get(attr)
         return found.node if found is not None else None
 
-    def guarded(self, work: Callable[[str], Any], arg: str) -> Any:
+    def module_checked(self, file: MypyFile) -> None:
+        """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`)."""
+        untyped_sessions.check_module(file, self.knowledge)
+
+    def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:
         try:
             return work(arg)
         except Exception:
@@ -223,6 +228,7 @@ def _safely(
 ) -> Type:
     """Run a hook's work outside library code; code the plugin cannot understand is
     skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
+    untyped_sessions.seen(cast(TypeChecker, ctx.api))
     if not _skipped(ctx):
         try:
             tree = cast(TypeChecker, ctx.api).tree
@@ -238,6 +244,7 @@ def _safely(
         except Exception:
             if os.environ.get(DEBUG_ENV):
                 raise
+            untyped_sessions.failed(cast(TypeChecker, ctx.api))
     return ctx.default_return_type
 
 

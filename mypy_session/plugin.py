@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
+from mypy.nodes import MypyFile
 from mypy.options import Options
 from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import Type
@@ -108,6 +109,14 @@ class SessionPlugin(Plugin):
                 gate.guarded(gate.knowledge.store, ctx.id)
         stub = self._stubs.get(ctx.id)
         return self._config_data if stub is None else f"{self._config_data} stub:{stub}"
+
+    def get_additional_indirect_deps(self, file: MypyFile) -> set[str]:
+        """No dependencies: mypy calls this once per module right after checking it, the
+        moment for the walk of sessions it saw as `Any` (`untyped_sessions`)."""
+        gate = self._gate_impl  # none yet: no hook has fired, nothing to report with
+        if gate is not None:
+            gate.guarded(gate.module_checked, file)
+        return set()
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """Calls of session-accepting functions and constructors, scope openers, functions

@@ -5,6 +5,10 @@ is in. A normal mypy run has no recorder and pays nothing for it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_session.not_analysed import NotAnalysed
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +50,4 @@ class CallRecord:
 class Recorder:
     findings: list[Finding] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)  # untyped_sessions

@@ -51,9 +51,11 @@ class Reporter:
         code: ErrorCode,
         *,
         function: str | None = None,
+        path: str | None = None,
     ) -> None:
         """Report unless the baseline accepts it; `function` names the function the finding
-        is about where that is not the one being checked (a decorator runs outside it)."""
+        is about where that is not the one being checked (a decorator runs outside it),
+        `path` its file where that is not the checker's (the end-of-module walk)."""
         if not self._plain:
             from mypy_session import baseline
             from mypy_session.recorder import Finding
@@ -61,14 +63,15 @@ class Reporter:
             checker = cast(TypeChecker, api)
             if function is None:
                 function = function_name(checker)
-            path = baseline.relative_path(checker.path, self.root)
-            base = baseline.fingerprint(code.code, path, function, message)
+            where = path if path is not None else checker.path
+            relative = baseline.relative_path(where, self.root)
+            base = baseline.fingerprint(code.code, relative, function, message)
             mark = baseline.nth(base, self._occurrence(checker, base, context))
             if mark in self.accepted:
                 return
             if self.recorder is not None:
                 self.recorder.findings.append(
-                    Finding(code.code, checker.path, context.line, context.column, message, function, mark)
+                    Finding(code.code, where, context.line, context.column, message, function, mark)
                 )
         fail_unwatched(api, message, context, code)
 
