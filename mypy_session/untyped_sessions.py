@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
+from typing import Final
 
 from mypy.checker import TypeChecker
+from mypy.errors import ErrorInfo
 from mypy.nodes import (
     CallExpr,
     Decorator,
@@ -68,16 +70,22 @@ from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed,
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_kind
 
+# The fine-grained target the walk's findings are filed under under dmypy (see `_keep`).
+_TARGET: Final = "<mypy-session walk>"
+
 # The checker of the module the hooks last saw (any module: they share mypy's `Errors`),
 # and the functions whose hooks failed, by path.
 _last: list[TypeChecker] = []
 _failed: dict[str, dict[str, int]] = {}
+# Under dmypy: what the walk reported, by path (see `_restore`).
+_reported: dict[str, list[ErrorInfo]] = {}
 
 
 def forget() -> None:
-    """A new build: drop the last build's checker and failures."""
+    """A new build: drop the last build's checker, failures and findings."""
     _last.clear()
     _failed.clear()
+    _reported.clear()
 
 
 def seen(checker: TypeChecker) -> None:
@@ -99,6 +107,10 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     """The end-of-module walk (see the module docstring)."""
     if file.is_stub:
         return
+    if knowledge.daemon:
+        _reported.pop(file.path, None)
+        if _reported:
+            _restore(file)
     walk = _ModuleWalk(knowledge, file.path)
     for definition in _definitions(file.defs):
         walk.function(definition, dynamic=False, copied=False)
@@ -111,6 +123,7 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     errors = checker.errors
     if errors.file != file.path or file.path in errors.ignored_files:
         return  # library code (or not where mypy is): nothing is reported there
+    before = len(errors.error_info_map.get(file.path, ()))
     walk.report(checker, checker.tree is file)
     for function, line in failures.items():
         walk.found.append(NotAnalysed(file.path, function, line, FAILED))
@@ -119,6 +132,41 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
         if recorder is not None:
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
+    if knowledge.daemon:
+        _keep(file, errors.error_info_map.get(file.path, [])[before:])
+
+
+def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
+    """Under dmypy, keep what the walk reported in `file` for the later updates.
+
+    The walk runs only where mypy finishes a module: in a build, and in an update for
+    the changed modules alone. An update starts by dropping every error, then checks the
+    changed modules and again every target that had errors, to report them anew; for the
+    other modules the walk does not run again, and its findings would be lost. So they
+    are filed under a target of their own, which no update checks again or clears
+    (dmypy logs "Can't find matching target" for it and moves on), and `_restore` puts
+    them back at the start of every update. A changed module is walked anew."""
+    if not reported:
+        return
+    target = f"{file.fullname}.{_TARGET}"
+    for info in reported:
+        info.target = target
+    _reported[file.path] = list(reported)
+
+
+def _restore(file: MypyFile) -> None:
+    """Put back the findings of the other modules' walks that mypy dropped (a dmypy
+    update has started: the walk runs for `file`, which changed)."""
+    checker = _checker_for(file)
+    if checker is None:
+        return
+    table = checker.errors.error_info_map
+    for path, infos in _reported.items():
+        if path == file.path:
+            continue
+        present = table.setdefault(path, [])
+        missing = [info for info in infos if not any(info is other for other in present)]
+        present.extend(missing)
 
 
 def _checker_for(file: MypyFile) -> TypeChecker | None:
