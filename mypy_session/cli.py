@@ -2,8 +2,8 @@
 
 `check [mypy args...]` runs mypy itself with the plugin on: the same output and exit status
 as mypy. `dmypy [dmypy args...]` runs mypy's daemon client with the plugin's error codes
-registered first (see docs/known-problems.md: `dmypy run` otherwise crashes when the
-config names one of them globally). mypy takes plugins only from its config file, so where the project's config does
+registered first (plain `dmypy` gets them from the installed `mypy_session_codes.pth`;
+this is for environments that skip `.pth` files, see docs/known-problems.md). mypy takes plugins only from its config file, so where the project's config does
 not list the plugin, `check` runs mypy on a copy of that config with the plugin added,
 written to a temporary directory outside the project (paths in it keep meaning what they
 meant), and removes the copy after.

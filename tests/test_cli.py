@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import DB_MODULE, MYPY_2, run, write
+from tests.helpers import DB_MODULE, run, write
 
 SERVICE = """
 from sqlalchemy.orm import Session
@@ -86,9 +88,11 @@ def test_usage_without_a_command(tmp_path: Path) -> None:
     assert "check" in result.stdout
 
 
-def test_dmypy_wrapper_survives_codes_in_the_global_config(tmp_path: Path) -> None:
-    """`dmypy run` crashes with KeyError when the config names a plugin code globally
-    (docs/known-problems.md); `mypy-session dmypy run` registers the codes first."""
+def test_dmypy_survives_codes_in_the_global_config(tmp_path: Path) -> None:
+    """`dmypy run` used to crash with KeyError when the config names a plugin code
+    globally (mypy resolves the codes before the daemon loads plugins): the installed
+    `mypy_session_codes.pth` registers them when dmypy's client starts. Plain dmypy, the
+    editors' `python -m mypy.dmypy`, and `mypy-session dmypy` agree."""
     write(
         tmp_path,
         {
@@ -101,12 +105,29 @@ def test_dmypy_wrapper_survives_codes_in_the_global_config(tmp_path: Path) -> No
         },
     )
     try:
-        if MYPY_2:
-            plain = run(tmp_path, "run", "--", "svc.py", module="mypy.dmypy")
-            assert "KeyError" in plain.stdout + plain.stderr  # the upstream problem, still there
-            run(tmp_path, "kill", module="mypy.dmypy")
-        wrapped = run(tmp_path, "dmypy", "run", "--", "svc.py", module="mypy_session")
-        assert wrapped.errors == [FINDING], wrapped.stdout + wrapped.stderr
-        assert wrapped.status == 1
+        for module, args in (
+            ("mypy.dmypy", ("run", "--", "svc.py")),
+            ("mypy.dmypy", ("check", "svc.py")),
+            ("mypy_session", ("dmypy", "run", "--", "svc.py")),
+        ):
+            result = run(tmp_path, *args, module=module)
+            assert "KeyError" not in result.stdout + result.stderr
+            assert result.errors == [FINDING], result.stdout + result.stderr
+            assert result.status == 1
+        run(tmp_path, "stop", module="mypy.dmypy")
+        # A code named on the command line: the daemon restarts with the new options.
+        again = run(tmp_path, "run", "--", "svc.py", "--enable-error-code", "session-not-analysed", module="mypy.dmypy")
+        assert again.errors == [FINDING], again.stdout + again.stderr
     finally:
         run(tmp_path, "kill", module="mypy.dmypy")
+
+
+def test_codes_startup_module_is_installed_and_cheap() -> None:
+    """The .pth file and its module are installed (regular and editable installs alike),
+    and a Python process that never runs dmypy imports neither mypy nor the plugin."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; print('mypy' in sys.modules, 'mypy_session' in sys.modules,"
+         " any(type(f).__name__ == 'type' and f.__name__ == '_RegisterCodes' for f in sys.meta_path))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert probe.stdout.split() == ["False", "False", "True"], probe.stdout + probe.stderr
