@@ -231,13 +231,17 @@ def _candidates_here(
     config = knowledge.config
     if FAILED in point.known_none:
         return  # in `except <database error>:` before a rollback: no session is usable
+    known_none = point.known_none
     for item in point.scopes:
+        # `del session` / `session.close()` inside the `with`: not held from there on.
+        if isinstance(item.target, NameExpr) and item.target.name in known_none:
+            continue
         if _holds_with(item, point, knowledge):
             target = item.target
             var = target.node if isinstance(target, NameExpr) and isinstance(target.node, Var) else None
             yield HeldSession(render(target, "session"), WITH, var)
     for binding in reversed(scopes_of(container).locals):
-        if binding.end >= point.position:
+        if binding.end >= point.position or binding.name.name in known_none:
             continue
         # A typed local holds a session if its type says so (`scope = session_scope()`
         # is a context manager, not a session); an untyped one if an opener made it.

@@ -238,6 +238,8 @@ class _Walker:
             self.region(stmt, scopes, none)
             if type(stmt) is ExpressionStmt:
                 return _after_expression(stmt.expr, none)
+            if type(stmt) is DelStmt:
+                return _after_del(stmt, none)
             return none
         # Most frequent first: each test of a class imported from mypy costs a lookup.
         if isinstance(stmt, AssignmentStmt):
@@ -636,6 +638,14 @@ def _after_expression(expr: Expression, none: frozenset[str]) -> frozenset[str]:
     if method == "close" and not expr.args and isinstance(expr.callee.expr, NameExpr):
         return none | {expr.callee.expr.name}
     return none
+
+
+def _after_del(stmt: DelStmt, none: frozenset[str]) -> frozenset[str]:
+    """`del session`: the name is unbound, so no session is held through it (and
+    `pass session=session` would fail) until it is bound again."""
+    targets = stmt.expr.items if isinstance(stmt.expr, TupleExpr) else [stmt.expr]
+    names = {target.name for target in targets if isinstance(target, NameExpr)}
+    return none | names if names else none
 
 
 # In `known_none`: inside `except <database error>:`, before a rollback() (F4).
