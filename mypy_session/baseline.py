@@ -115,6 +115,35 @@ def read(path: str) -> list[Entry]:
     return entries
 
 
+class Watch:
+    """Under dmypy, which outlives any one read: the baseline's accepted fingerprints,
+    read again when the file has changed since (a ratchet, an edit by hand)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stamp = _stamp(path)
+
+    def changed(self) -> frozenset[str] | None:
+        """The accepted fingerprints if the file changed since the last look, else None.
+        A file that cannot be read now (being replaced, broken) keeps what was read."""
+        stamp = _stamp(self.path)
+        if stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            return frozenset(item.fingerprint for item in read(self.path))
+        except ConfigError:
+            return None
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
 def write(path: str, entries: Iterable[Entry]) -> None:
     """Write the baseline, sorted so that diffs of it are readable; atomically (a reader
     never sees a partial file, concurrent writers never a shared temporary file)."""

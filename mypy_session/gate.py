@@ -85,6 +85,9 @@ class Gate:
 
     def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
         knowledge = self.knowledge
+        if knowledge.fact_deps is not None:
+            # mypy asks for hooks outside any hook: no target to record dependencies for.
+            knowledge.fact_deps.checker = None
         marker = fullnames.MARKERS.get(fullname)
         if marker is not None:
             return functools.partial(_on_marker, marker=marker, knowledge=knowledge)
@@ -100,6 +103,9 @@ class Gate:
             kind = knowledge.decorators.kind_of(node.fullname or fullname)
             if kind is not None:
                 return functools.partial(_on_decorator, kind=kind, callee=callee, knowledge=knowledge)
+        if knowledge.fact_deps is not None and knowledge.defined_in_project(node.fullname or fullname):
+            # dmypy: decide at the call, where the target that depends on it is known.
+            return functools.partial(_on_daemon_call, gate=self, fullname=fullname, node=node)
         if callee is None:
             return None
         return functools.partial(_on_call, callee=callee, knowledge=knowledge)
@@ -187,15 +193,32 @@ def _skipped(ctx: FunctionContext | MethodContext) -> bool:
 
 
 def _on_call(ctx: _Ctx, *, callee: Callee, knowledge: Knowledge) -> Type:
+    return _safely(ctx, knowledge, lambda: _check_call(ctx, callee, knowledge))
+
+
+def _check_call(ctx: _Ctx, callee: Callee, knowledge: Knowledge) -> None:
+    """Every check on one call site."""
+    site = call_site(ctx, callee, knowledge)
+    if site is not None:
+        reporter = knowledge.reporter
+        if reporter.recorder is not None:
+            reporter.recorder.calls.append(record(site, cast(TypeChecker, ctx.api)))
+        report = functools.partial(reporter.fail, ctx.api)
+        for check in CHECKS:
+            check(site, report)
+
+
+def _on_daemon_call(ctx: _Ctx, *, gate: Gate, fullname: str, node: SymbolNode) -> Type:
+    """Under dmypy, a call of a function of the checked program: what the callee is
+    (its session parameters, marker, whether it opens a scope) is decided here, so that
+    the target being checked depends on the facts it was decided from (`daemon_deps`),
+    and a callee that opens no scope today is checked again when it starts to."""
+    knowledge = gate.knowledge
+
     def work() -> None:
-        site = call_site(ctx, callee, knowledge)
-        if site is not None:
-            reporter = knowledge.reporter
-            if reporter.recorder is not None:
-                reporter.recorder.calls.append(record(site, cast(TypeChecker, ctx.api)))
-            report = functools.partial(reporter.fail, ctx.api)
-            for check in CHECKS:
-                check(site, report)
+        callee = gate._callee(fullname, node)
+        if callee is not None:
+            _check_call(ctx, callee, knowledge)
 
     return _safely(ctx, knowledge, work)
 
@@ -239,6 +262,14 @@ def _safely(
                 knowledge.checking = tree
                 scopes.forget()
                 held.forget()
+            if knowledge.fact_deps is not None:
+                if tree.defs is not knowledge.fact_deps.statements:
+                    # dmypy checks a changed module (its tree keeps its identity, its
+                    # statements are new): an update has started.
+                    knowledge.fact_deps.statements = tree.defs
+                    knowledge.reporter.refresh()  # the baseline as it is now
+            if knowledge.fact_deps is not None:
+                knowledge.fact_deps.checker = cast(TypeChecker, ctx.api)
             knowledge.prepare(tree)
             work()
         except Exception:

@@ -44,12 +44,13 @@ from mypy.types import Instance, LiteralType, get_proper_type
 
 from mypy_session import fullnames
 from mypy_session.config import SessionConfig
+from mypy_session.daemon_deps import FACTS, FactDependencies
 from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
 from mypy_session.report import Reporter
 from mypy_session.vocabulary import Callee, render, session_params_of
 
-STORE: Final = "__mypy_session_facts__"
+STORE: Final = FACTS
 _LIBRARY_PARTS: Final = ("/site-packages/", "/dist-packages/", "/typeshed/")
 
 
@@ -108,6 +109,8 @@ class Knowledge:
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
         self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
         self.decorators = Decorators(config, self._module_of, modules, daemon=daemon)
+        # Under dmypy: callers depend on the facts of the modules their answers read.
+        self.fact_deps = FactDependencies(modules) if daemon else None
 
     @property
     def daemon(self) -> bool:
@@ -128,7 +131,9 @@ class Knowledge:
         if module is None:
             return None
         file = module[1]
-        if file.is_cache_skeleton or STORE in file.names:
+        if self.fact_deps is not None and not _is_library(file):
+            self.fact_deps.consulted(module[0])
+        if file.is_cache_skeleton or (STORE in file.names and self.fact_deps is None):
             marker = self._read_store(module[0], file).get(fullname, _EMPTY).marker
         else:
             func = _function_node(file, fullname[len(module[0]) + 1 :])
@@ -203,7 +208,11 @@ class Knowledge:
         if module is None:
             return _EMPTY
         file = module[1]
-        if file.is_cache_skeleton or STORE in file.names:
+        deps = self.fact_deps
+        if deps is not None and not _is_library(file):
+            deps.consulted(module[0])
+        # Under dmypy the stored facts may be older than the bodies: read the bodies.
+        if file.is_cache_skeleton or (STORE in file.names and deps is None):
             return self._read_store(module[0], file).get(fullname, _EMPTY)
         hit = self._summaries.get(fullname)
         if hit is not None and hit[0] is file:
@@ -216,18 +225,26 @@ class Knowledge:
             self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
         body = func.body if isinstance(func, FuncDef) else func.func.body
-        if hit is not None and hit[0] is body:
+        if hit is not None and hit[0] is body and (deps is None or deps.reuse(fullname)):
             return hit[1]
         if not body.body:
             # Stripped after checking (mypy 1.x): only what `prepare` learned counts.
-            return hit[1] if hit is not None else _EMPTY
+            if hit is not None:
+                return hit[1]
+            if STORE in file.names:
+                return self._read_store(module[0], file).get(fullname, _EMPTY)
+            return _EMPTY
         if fullname in self._in_progress:
             return _EMPTY  # recursion: the outer computation decides
         self._in_progress.add(fullname)
+        if deps is not None:
+            deps.begin()
         try:
             result = self._summarize(func)
         finally:
             self._in_progress.discard(fullname)
+            if deps is not None:
+                deps.end(fullname)
         self._summaries[fullname] = (body, result)
         return result
 
@@ -413,6 +430,11 @@ class Knowledge:
                     self._owners[owner] = (name, file)
                 return name, file
         return None
+
+    def defined_in_project(self, fullname: str) -> bool:
+        """Is `fullname` defined in a module of the checked program (not a library)?"""
+        module = self._module_of(fullname)
+        return module is not None and not _is_library(module[1])
 
     def _lookup(self, fullname: str) -> SymbolNode | None:
         module = self._module_of(fullname)

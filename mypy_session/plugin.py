@@ -155,7 +155,12 @@ class SessionPlugin(Plugin):
 
             accepted = frozenset(item.fingerprint for item in baseline.read(path))
         root = self.baseline_root or (os.path.dirname(path) if path else None)
-        return Reporter(accepted=accepted, root=root, recorder=self.recorder)
+        watch = None
+        if path and self._daemon:
+            from mypy_session import baseline
+
+            watch = baseline.Watch(path)
+        return Reporter(accepted=accepted, root=root, recorder=self.recorder, watch=watch)
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
         # Return None for everything the plugin does not care about, or mypy's own hooks

@@ -21,6 +21,7 @@ from mypy_session.compat import top_level_function
 # The baseline and the recorder matter only to runs that have them (commands, a
 # configured baseline): a plain mypy run does not import them.
 if TYPE_CHECKING:
+    from mypy_session.baseline import Watch
     from mypy_session.recorder import Recorder
 
 # How a check reports: (message, where, code); bound to the checker of the call.
@@ -34,14 +35,27 @@ class Reporter:
         accepted: frozenset[str] = frozenset(),
         root: str | None = None,
         recorder: Recorder | None = None,
+        watch: Watch | None = None,
     ) -> None:
         self.accepted = accepted  # fingerprints in the baseline
         self.root = root or os.getcwd()  # paths in fingerprints are relative to this
         self.recorder = recorder
+        self._watch = watch  # under dmypy: the baseline file, read again when it changes
         self._plain = not accepted and recorder is None
         # Identical findings in one function are told apart by their order:
         # {(function or module node id, fingerprint base): (body, [positions])}.
         self._seen: dict[tuple[int, str], tuple[object, list[tuple[int, int]]]] = {}
+
+    def refresh(self) -> None:
+        """Under dmypy, at the first hook of each module an update checks: take the
+        baseline as it is now (a finding it no longer accepts is reported the next time
+        its code is checked; one it newly accepts is dropped then)."""
+        if self._watch is None:
+            return
+        accepted = self._watch.changed()
+        if accepted is not None:
+            self.accepted = accepted
+            self._plain = not accepted and self.recorder is None
 
     def fail(
         self,

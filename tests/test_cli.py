@@ -131,3 +131,40 @@ def test_codes_startup_module_is_installed_and_cheap() -> None:
         capture_output=True, text=True, check=True,
     )
     assert probe.stdout.split() == ["False", "False", "True"], probe.stdout + probe.stderr
+
+
+def test_dmypy_reads_the_baseline_again_when_it_changes(tmp_path: Path) -> None:
+    """A running daemon used to keep the baseline it read at start: a finding taken out of
+    the baseline (a ratchet, by hand) stayed hidden until `dmypy restart`. Now the next
+    check of its code reports it, and accepting it again hides it again."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.mypy]\nplugins = ["mypy_session.plugin"]\n'
+                '[tool.mypy_session]\nbaseline = "baseline.json"\n'
+            ),
+            "svc.py": SERVICE,
+            "db.py": DB_MODULE,
+        },
+    )
+    accepted = run(tmp_path, "baseline", "svc.py", module="mypy_session")
+    assert accepted.status == 0, accepted.stdout + accepted.stderr
+    full = (tmp_path / "baseline.json").read_text(encoding="utf-8")
+    assert '"session-not-forwarded"' in full
+    empty = '{"version": 1, "tool": "mypy-session", "findings": []}\n'
+    try:
+        first = run(tmp_path, "run", "--", "svc.py", module="mypy.dmypy")
+        assert first.errors == [] and first.status == 0, first.stdout + first.stderr
+        (tmp_path / "baseline.json").write_text(empty, encoding="utf-8")
+        with open(tmp_path / "svc.py", "a", encoding="utf-8") as stream:
+            stream.write("# edited\n")
+        shown = run(tmp_path, "check", "svc.py", module="mypy.dmypy")
+        assert shown.errors == [FINDING], shown.stdout + shown.stderr
+        (tmp_path / "baseline.json").write_text(full, encoding="utf-8")
+        with open(tmp_path / "svc.py", "a", encoding="utf-8") as stream:
+            stream.write("# edited again\n")
+        hidden = run(tmp_path, "check", "svc.py", module="mypy.dmypy")
+        assert hidden.errors == [], hidden.stdout + hidden.stderr
+    finally:
+        run(tmp_path, "kill", module="mypy.dmypy")

@@ -102,17 +102,23 @@ def test_yaml_cases_are_in_the_corpus() -> None:
 
 
 _DOCUMENTED = (
-    "docs/known-problems.md: under dmypy, an edit that is not a signature edit reaches a "
-    "caller only when the caller is re-checked for another reason (dmypy restart)"
+    "docs/known-problems.md: under dmypy, an edit of a marker stub reaches a caller only "
+    "when the caller is re-checked for another reason (dmypy restart)"
 )
-_UNDOCUMENTED = (
-    "dmypy misses removing a marker from a function that keeps another decorator when the "
-    "caller has no error yet; not in docs/known-problems.md (which names only swapping)"
-)
+_UNDOCUMENTED = "a daemon limit not in docs/known-problems.md"
 
 
 @needs_dmypy
-@pytest.mark.slow
+@pytest.mark.parametrize("which", sorted(modes.DAEMON_FACT_EDITS))
+def test_daemon_follows_fact_edits(which: str, tmp_path: Path) -> None:
+    """Edits that change a callee's facts and not its type (a body that starts to open a
+    scope two calls away, a marker swapped or removed next to another decorator): dmypy
+    re-checks the caller, which depends on those facts (mypy_session/daemon_deps.py)."""
+    project = modes.daemon_limit(tmp_path / "project", which)
+    modes.check_daemon(project, tmp_path / "caches", tmp_path / "daemon")
+
+
+@needs_dmypy
 @pytest.mark.parametrize(
     "which",
     [
