@@ -7,11 +7,13 @@ in the message masked. Moving the function, or editing code around it, keeps it;
 the function or the callee, or changing what is held, makes it a new finding.
 
     {"version": 1, "findings": [{"fingerprint": "…", "code": "…", "path": "…",
-                                  "function": "…", "message": "…"}, …]}
+                                  "function": "…", "message": "…", "context": "…"}, …]}
 
 Identical findings in one function (the same service called twice without the session)
 are told apart by their order in the function: the second one's fingerprint ends in `-1`.
 So a baselined finding hides only itself, and a new identical call is still reported.
+`context` (optional; hashes of the line and its neighbours) says which of them an entry
+is when a copy lands above the original (`baseline_lines`).
 """
 
 from __future__ import annotations
@@ -42,15 +44,19 @@ class Entry:
     code: str
     message: str
     fingerprint: str
+    context: str = ""  # where it is among identical findings (baseline_lines)
 
     def to_json(self) -> dict[str, str]:
-        return {
+        data = {
             "fingerprint": self.fingerprint,
             "code": self.code,
             "path": self.path,
             "function": self.function,
             "message": self.message,
         }
+        if self.context:
+            data["context"] = self.context
+        return data
 
 
 def relative_path(path: str, root: str) -> str:
@@ -109,8 +115,13 @@ def read(path: str) -> list[Entry]:
             shown = json.dumps(item, ensure_ascii=False)
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             raise ConfigError(f"{path}: malformed baseline entry {shown}")
+        context = item.get("context", "")
+        if not isinstance(context, str):
+            shown = json.dumps(item, ensure_ascii=False)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise ConfigError(f"{path}: malformed baseline entry {shown}")
         entries.append(
-            Entry(item["path"], item["function"], item["code"], item["message"], item["fingerprint"])
+            Entry(item["path"], item["function"], item["code"], item["message"], item["fingerprint"], context)
         )
     return entries
 
@@ -123,15 +134,15 @@ class Watch:
         self.path = path
         self._stamp = _stamp(path)
 
-    def changed(self) -> frozenset[str] | None:
-        """The accepted fingerprints if the file changed since the last look, else None.
-        A file that cannot be read now (being replaced, broken) keeps what was read."""
+    def changed(self) -> list[Entry] | None:
+        """The entries if the file changed since the last look, else None. A file that
+        cannot be read now (being replaced, broken) keeps what was read."""
         stamp = _stamp(self.path)
         if stamp == self._stamp:
             return None
         self._stamp = stamp
         try:
-            return frozenset(item.fingerprint for item in read(self.path))
+            return read(self.path)
         except ConfigError:
             return None
 

@@ -150,17 +150,22 @@ class SessionPlugin(Plugin):
 
         path = self.config.baseline if self.use_baseline else None
         accepted: frozenset[str] = frozenset()
+        contexts: dict[str, str] = {}
         if path:
             from mypy_session import baseline
 
-            accepted = frozenset(item.fingerprint for item in baseline.read(path))
+            entries = baseline.read(path)
+            accepted = frozenset(item.fingerprint for item in entries)
+            contexts = {item.fingerprint: item.context for item in entries if item.context}
         root = self.baseline_root or (os.path.dirname(path) if path else None)
         watch = None
         if path and self._daemon:
             from mypy_session import baseline
 
             watch = baseline.Watch(path)
-        return Reporter(accepted=accepted, root=root, recorder=self.recorder, watch=watch)
+        return Reporter(
+            accepted=accepted, root=root, recorder=self.recorder, watch=watch, contexts=contexts
+        )
 
     def _gate(self, fullname: str) -> Callable[[Any], Type] | None:
         # Return None for everything the plugin does not care about, or mypy's own hooks

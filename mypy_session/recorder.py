@@ -23,6 +23,7 @@ class Finding:
     message: str
     function: str  # the enclosing top-level function or method, "" at module level
     fingerprint: str
+    context: str = ""  # baseline_lines.line_context of its line
 
 
 @dataclass(frozen=True, slots=True)

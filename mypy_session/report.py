@@ -8,7 +8,7 @@ in a recording run, tells the recorder. With neither (the usual mypy run) it is 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeAlias, cast
 
 from mypy.checker import TypeChecker
@@ -16,6 +16,7 @@ from mypy.errorcodes import ErrorCode
 from mypy.nodes import Context
 from mypy.plugin import CheckerPluginInterface
 
+from mypy_session.baseline_lines import Placement, line_context, read_lines
 from mypy_session.compat import top_level_function
 
 # The baseline and the recorder matter only to runs that have them (commands, a
@@ -36,8 +37,12 @@ class Reporter:
         root: str | None = None,
         recorder: Recorder | None = None,
         watch: Watch | None = None,
+        contexts: Mapping[str, str] | None = None,
     ) -> None:
         self.accepted = accepted  # fingerprints in the baseline
+        # {base: [(mark, context)]} for the bases whose entries say where they are
+        self._placed = _by_base(accepted, contexts or {})
+        self._placements: dict[tuple[int, str], tuple[object, Placement]] = {}
         self.root = root or os.getcwd()  # paths in fingerprints are relative to this
         self.recorder = recorder
         self._watch = watch  # under dmypy: the baseline file, read again when it changes
@@ -52,10 +57,12 @@ class Reporter:
         its code is checked; one it newly accepts is dropped then)."""
         if self._watch is None:
             return
-        accepted = self._watch.changed()
-        if accepted is not None:
-            self.accepted = accepted
-            self._plain = not accepted and self.recorder is None
+        entries = self._watch.changed()
+        if entries is not None:
+            self.accepted = frozenset(item.fingerprint for item in entries)
+            self._placed = _by_base(self.accepted, {item.fingerprint: item.context for item in entries})
+            self._placements.clear()
+            self._plain = not self.accepted and self.recorder is None
 
     def fail(
         self,
@@ -81,13 +88,37 @@ class Reporter:
             relative = baseline.relative_path(where, self.root)
             base = baseline.fingerprint(code.code, relative, function, message)
             mark = baseline.nth(base, self._occurrence(checker, base, context))
-            if mark in self.accepted:
+            entries = self._placed.get(base)
+            if entries is not None:
+                if self._placement(checker, base, entries, where).accepts(context.line):
+                    return
+            elif mark in self.accepted:
                 return
             if self.recorder is not None:
+                around = line_context(read_lines(where), context.line)
                 self.recorder.findings.append(
-                    Finding(code.code, where, context.line, context.column, message, function, mark)
+                    Finding(code.code, where, context.line, context.column, message, function, mark, around)
                 )
         fail_unwatched(api, message, context, code)
+
+    def _placement(
+        self, checker: TypeChecker, base: str, entries: list[tuple[str, str]], path: str
+    ) -> Placement:
+        """The entries of `base` placed on the lines of the function being checked (made
+        again when dmypy gives the function a new body)."""
+        owner = top_level_function(checker.scope)
+        node: object = owner if owner is not None else checker.tree
+        body = owner.body if owner is not None else checker.tree.defs
+        key = (id(node), base)
+        hit = self._placements.get(key)
+        if hit is None or hit[0] is not body:
+            lines = read_lines(path)
+            if owner is not None:
+                first, last = owner.line, owner.end_line or owner.line
+            else:
+                first, last = 1, len(lines)
+            hit = self._placements[key] = (body, Placement(entries, lines, first, last))
+        return hit[1]
 
     def _occurrence(self, checker: TypeChecker, base: str, context: Context) -> int:
         """How many identical findings precede this one in its function (0 for the first).
@@ -105,6 +136,22 @@ class Reporter:
         if where not in positions:
             positions.append(where)
         return positions.index(where)
+
+
+def _by_base(accepted: frozenset[str], contexts: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """{base: [(mark, context)] in mark order} for each base with a context among its
+    marks (a mark is `<base>` or `<base>-<n>`); bases without any keep matching by order."""
+    if not contexts:
+        return {}
+    grouped: dict[str, list[tuple[int, str, str]]] = {}
+    for mark in accepted:
+        base, _, number = mark.partition("-")
+        grouped.setdefault(base, []).append((int(number or 0), mark, contexts.get(mark, "")))
+    return {
+        base: [(mark, context) for _, mark, context in sorted(items)]
+        for base, items in grouped.items()
+        if any(context for _, _, context in items)
+    }
 
 
 def fail_unwatched(

@@ -232,7 +232,7 @@ def baseline(args: list[str]) -> int:
         return _blocked(outcome)
     today = {
         baseline_file.Entry(
-            baseline_file.relative_path(f.path, root), f.function, f.code, f.message, f.fingerprint
+            baseline_file.relative_path(f.path, root), f.function, f.code, f.message, f.fingerprint, f.context
         )
         for f in outcome.findings
     }
@@ -253,10 +253,12 @@ def baseline(args: list[str]) -> int:
         return _write_baseline(path, today, f"mypy-session: wrote {len(today)} findings to {path}")
     today_marks = {item.fingerprint for item in today}
     known_marks = {item.fingerprint for item in before}
-    kept = {item for item in before if item.fingerprint in today_marks}
+    # An entry seen today is written as seen today (its context follows the code).
+    today_by_mark = {item.fingerprint: item for item in today}
+    kept = {today_by_mark[item.fingerprint] for item in before if item.fingerprint in today_marks}
     unseen: dict[str, int] = {}
     fixed = set()
-    for item in before - kept:
+    for item in (item for item in before if item.fingerprint not in today_marks):
         reason = outcome.visibility.unseen(os.path.join(root, item.path), item.code)
         if reason is None:
             fixed.add(item)
