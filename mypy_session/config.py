@@ -55,6 +55,7 @@ class SessionConfig:
         "scope_factory_names",
         "session_classes",
         "session_param_names",
+        "session_owners",
         "session_providers",
         "session_types",
     )
@@ -71,6 +72,7 @@ class SessionConfig:
         guarded: Mapping[str, tuple[str, ...]] | None = None,
         baseline: str | None = None,
         session_providers: tuple[str, ...] = (),
+        session_owners: tuple[str, ...] = (),
     ) -> None:
         self.config_file = config_file
         # Configured session types and scope factories extend the defaults; the name and
@@ -92,6 +94,9 @@ class SessionConfig:
         # Decorators that pass a session when the caller gives none (fullnames, or short
         # names without a dot), besides those found from their own body (`decorators`).
         self.session_providers: frozenset[str] = frozenset(session_providers)
+        # Decorators that make a function an entry point that owns its session (a task,
+        # a queue worker, a CLI command): fullnames, or short names without a dot.
+        self.session_owners: frozenset[str] = frozenset(session_owners)
         # Which classes are session types, by class object (a new object after a dmypy
         # reload is a new key), filled in as classes are met.
         self.session_classes: dict[object, bool] = {}
@@ -107,6 +112,7 @@ class SessionConfig:
             "guarded": {k: list(v) for k, v in sorted(self.guarded.items())},
             "baseline": self.baseline,
             "session_providers": sorted(self.session_providers),
+            "session_owners": sorted(self.session_owners),
         }
 
 
@@ -212,6 +218,7 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         "session_param_names": lambda k: names(k, str.isidentifier, "parameter names"),
         "scope_factories": lambda k: names(k, _is_dotted, "function names"),
         "session_providers": lambda k: names(k, _is_dotted, "decorator names"),
+        "session_owners": lambda k: names(k, _is_dotted, "decorator names"),
         "commit_methods": lambda k: names(k, str.isidentifier, "method names"),
         "marker_stubs": paths,
         "guarded": guarded,

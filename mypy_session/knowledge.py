@@ -431,6 +431,14 @@ class Knowledge:
                 return name, file
         return None
 
+    def module_of(self, fullname: str) -> tuple[str, MypyFile] | None:
+        """The module (its name and tree) that defines `fullname`, if in the build."""
+        return self._module_of(fullname)
+
+    def lookup(self, fullname: str) -> SymbolNode | None:
+        """The definition named `fullname` (a function, decorated function, class)."""
+        return self._lookup(fullname)
+
     def defined_in_project(self, fullname: str) -> bool:
         """Is `fullname` defined in a module of the checked program (not a library)?"""
         module = self._module_of(fullname)

@@ -18,6 +18,7 @@ from mypy_session.compat import current_function
 from mypy_session import errorcodes
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
+from mypy_session.ownership import owns
 from mypy_session.scopes import scopes_of
 
 
@@ -41,8 +42,9 @@ def is_borrowed(
     function: FuncItem, receiver: NameExpr, knowledge: Knowledge, *, copied: bool = False
 ) -> bool:
     """The one place that decides "borrowed": `receiver` names one of the function's own
-    session parameters, and the function never rebinds that name (pattern A opens its own
-    session under it). `copied`: the body being checked is one of mypy's per-value copies
+    session parameters, the function never rebinds that name (pattern A opens its own
+    session under it), and does not own it (`ownership`: a framework injects it, or the
+    function is an entry point). `copied`: the body being checked is one of mypy's per-value copies
     of a function generic over a value-restricted TypeVar, whose variables are copies of
     the original's, so the parameter is recognised by name."""
     node = receiver.node
@@ -51,7 +53,9 @@ def is_borrowed(
             break
     else:
         return False
-    return receiver.name not in scopes_of(function).rebound
+    if receiver.name in scopes_of(function).rebound:
+        return False
+    return not owns(function, name, knowledge)  # the unit of work starts here
 
 
 def report_borrowed_commit(
