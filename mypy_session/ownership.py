@@ -33,6 +33,7 @@ from mypy.nodes import (
     NameExpr,
     RefExpr,
     TypeAlias,
+    Var,
 )
 from mypy.types import CallableType, RawExpressionType, Type, UnboundType
 
@@ -65,9 +66,13 @@ def _is_dependency(expr: Expression) -> bool:
         return False
     fullname = _name_of(expr.callee)
     short = fullname.rsplit(".", 1)[-1]
-    return short in _DEPENDENCY_MARKERS and (
-        fullname.split(".", 1)[0] in _FRAMEWORKS or fullname == short
-    )
+    if short not in _DEPENDENCY_MARKERS:
+        return False
+    # Imported from FastAPI / Starlette; or from a module mypy could not find
+    # (`ignore_missing_imports`: the name is an `Any` of the importing module).
+    node = expr.callee.node
+    suppressed = isinstance(node, Var) and node.is_suppressed_import
+    return fullname.split(".", 1)[0] in _FRAMEWORKS or fullname == short or suppressed
 
 
 def _injected(annotation: Type, function: FuncItem, knowledge: Knowledge) -> bool:
