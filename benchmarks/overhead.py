@@ -101,7 +101,10 @@ def count_instructions(corpus: Path, config: Path, cache_dir: Path, *, warm: boo
 def callgrind_mypy(args: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
     """Instructions executed by `python -m mypy ARGS`, counted by valgrind's callgrind
     (shared with realcode.py)."""
-    python = os.path.realpath(sys.executable)  # not a shim script: valgrind must see Python
+    # Not a shim script: valgrind must see Python. In a virtual environment keep its own
+    # path (a symlink to the interpreter): Python finds the environment from that path,
+    # and the resolved one would run without the environment's packages (no mypy).
+    python = sys.executable if sys.prefix != sys.base_prefix else os.path.realpath(sys.executable)
     # A fixed hash seed: set and dict orders, and so the work done, are the same each run.
     env = {**env, "PYTHONHASHSEED": env.get("PYTHONHASHSEED", "0")}
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-m", "mypy"]

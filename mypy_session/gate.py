@@ -24,7 +24,7 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
-from mypy_session import fullnames, held, scopes, untyped_sessions
+from mypy_session import fullnames, held, nested_functions, scopes, untyped_sessions
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
 from mypy_session.checks.detached import check_detached_return, check_detached_use
@@ -80,6 +80,7 @@ class Gate:
         # again (mypy.api, pytest's same-process mode) would keep every earlier build alive.
         scopes.forget()
         held.forget()
+        nested_functions.forget()
         untyped_sessions.forget()
         self.lookup_fully_qualified = lookup
 
@@ -262,6 +263,7 @@ def _safely(
                 knowledge.checking = tree
                 scopes.forget()
                 held.forget()
+                nested_functions.forget()
             if knowledge.fact_deps is not None:
                 if tree.defs is not knowledge.fact_deps.statements:
                     # dmypy checks a changed module (its tree keeps its identity, its

@@ -47,6 +47,7 @@ from mypy_session.config import SessionConfig
 from mypy_session.daemon_deps import FACTS, FactDependencies
 from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
+from mypy_session.nested_functions import inside_nested, is_nested_def
 from mypy_session.report import Reporter
 from mypy_session.vocabulary import Callee, render, session_params_of
 
@@ -332,7 +333,16 @@ class Knowledge:
                 continue
             callee = expr.callee
             node = callee.node if isinstance(callee, RefExpr) else None
+            found: tuple[str, ...] | None = None
             if type(callee) is NameExpr and node is not None and type(node) is not Var:
+                if type(node) is FuncDef and "." not in node.fullname:
+                    # Not a module-level name: a function nested in this one (its own
+                    # hop is named in the chain) or in another.
+                    if is_nested_def(func, node) and not inside_nested(func, expr):
+                        inner = self._opens(node)
+                        if inner is not None:
+                            return (node.name, *inner)
+                    continue
                 target: str | None = callee.fullname
             else:
                 target = _callee_fullname(expr, func)
@@ -341,32 +351,39 @@ class Knowledge:
                 # parameter: what `opener_name` and `_receiver_method` would find, decided
                 # once per (class, method).
                 if callee.name in factory_names:
-                    return (f"{callee.name}()",)
-                owner = _instance_type(callee.expr)
-                if owner is None:
-                    continue
-                opens, target = self._receiver(owner, callee.name)
-                if opens:
-                    return (render(callee, "...") + "()",)
-                if target is None:
-                    continue
-                node = None
+                    found = (f"{callee.name}()",)
+                else:
+                    owner = _instance_type(callee.expr)
+                    if owner is None:
+                        continue
+                    opens, target = self._receiver(owner, callee.name)
+                    if opens:
+                        found = (render(callee, "...") + "()",)
+                    elif target is None:
+                        continue
+                    node = None
             elif target is None:
                 # SessionLocal(), SessionLocal.begin(), sessionmaker()(), obj.session_scope()
-                name = self.opener_name(expr)
-                if name is not None:
-                    return (name,)
-                target = _receiver_method(expr)  # store.refresh() on a typed name
-                if target is None:
+                opener = self.opener_name(expr)
+                if opener is not None:
+                    found = (opener,)
+                else:
+                    target = _receiver_method(expr)  # store.refresh() on a typed name
+                    if target is None:
+                        continue
+                    node = None
+            if found is None and target is not None:
+                step = steps[target] if target in steps else self._step(target, node)
+                if step is None:
                     continue
-                node = None
-            step = steps[target] if target in steps else self._step(target, node)
-            if step is None:
-                continue
-            links, params = step
-            if params and _passes_session(expr, params):
-                continue
-            return links
+                links, params = step
+                if params and _passes_session(expr, params):
+                    continue
+                found = links
+            # Only now (rare): a call inside a function or lambda nested in this one
+            # runs when that one is called, not when this one is (a factory).
+            if found is not None and not inside_nested(func, expr):
+                return found
         return None
 
     def _receiver(self, owner: TypeInfo, method: str) -> tuple[bool, str | None]:
