@@ -44,6 +44,7 @@ _EXITS: Final = (ReturnStmt, RaiseStmt, BreakStmt, ContinueStmt)
 UNTYPED: Final = "untyped"
 UNREACHABLE: Final = "unreachable"
 FAILED: Final = "failed"
+REASONS: Final = (UNREACHABLE, UNTYPED, FAILED)  # in the order the audit counts them
 
 
 class NotAnalysed:
@@ -81,10 +82,22 @@ class NotAnalysed:
 
 def describe(reason: str, after: int | None = None) -> str:
     if reason == UNTYPED:
-        return "untyped, and check_untyped_defs is off"
+        return "untyped (check_untyped_defs is off)"
     if reason == UNREACHABLE:
         return f"unreachable after line {after}" if after else "unreachable"
     return "the plugin could not analyse it (run with MYPY_SESSION_DEBUG=1 to see why)"
+
+
+def remedy(reason: str) -> str:
+    """What makes the skipped code analysed (the audit's "what to do")."""
+    if reason == UNTYPED:
+        return "annotate the function, or set check_untyped_defs = true for its module"
+    if reason == UNREACHABLE:
+        return (
+            "find why mypy stops before it (a NoReturn call, a comparison typed Never); "
+            "remove the dead code or make it reachable"
+        )
+    return "run with MYPY_SESSION_DEBUG=1 to see the traceback, and report it"
 
 
 class Reach:
