@@ -5,7 +5,8 @@ A function with a session parameter is *not analysed* where mypy never checked i
 code, so that no hook ran there:
 - `UNTYPED`: an unannotated function (or one nested in it) while `check_untyped_defs` is
   off for its module: mypy skips the body;
-- `UNREACHABLE`: statements using the session that mypy found unreachable (after a
+- `UNREACHABLE`: statements using the session, or calling a function that takes a
+  session (where a dropped session would be reported), that mypy found unreachable (after a
   `return` / `raise`, a `NoReturn` call, a comparison typed `Never`...): mypy checks no
   expression there; found at the end of the module's check from mypy's type map (an
   expression mypy checked has a type in it). Blocks that mypy's semantic analysis drops on
@@ -24,6 +25,8 @@ from typing import Final
 
 from mypy.nodes import (
     Block,
+    CallExpr,
+    RefExpr,
     Expression,
     ForStmt,
     IfStmt,
@@ -38,6 +41,9 @@ from mypy.nodes import (
     BreakStmt,
     ContinueStmt,
 )
+
+from mypy_session.config import SessionConfig
+from mypy_session.vocabulary import session_params_of
 
 _EXITS: Final = (ReturnStmt, RaiseStmt, BreakStmt, ContinueStmt)
 
@@ -132,6 +138,21 @@ def statements(body: Sequence[Statement]) -> Iterator[Statement]:
 def uses(exprs: Sequence[Expression], session_vars: set[int]) -> bool:
     """Do the expressions name one of the variables (by id)?"""
     return any(isinstance(e, NameExpr) and id(e.node) in session_vars for e in exprs)
+
+
+def is_exit(stmt: Statement) -> bool:
+    """`return`, `raise`, `break`, `continue`: what ends a block."""
+    return isinstance(stmt, _EXITS)
+
+
+def calls_session_service(exprs: Sequence[Expression], config: SessionConfig) -> bool:
+    """Do the expressions call a function that takes a session (`save(order_id)`, which
+    drops the held session)? Semantic analysis binds names in unreachable code too."""
+    for expr in exprs:
+        if isinstance(expr, CallExpr) and isinstance(expr.callee, RefExpr):
+            if session_params_of(expr.callee.node, config):
+                return True
+    return False
 
 
 def _mark_dead(body: Sequence[Statement], dead: set[int], inherited: bool) -> None:
