@@ -274,3 +274,44 @@ def test_a_failed_hook_is_not_pass(
     assert _function(data, "read")["status"] == "PASS"
     assert data["summary"]["not_analysed_by_reason"] == {"unreachable": 0, "untyped": 0, "failed": 1}
     assert data["summary"]["functions_passed"] == 1
+
+
+def test_a_failed_hook_is_reported_by_the_code_in_a_plain_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mypy import api
+
+    from mypy_session import gate
+
+    if not gate.__file__ or not gate.__file__.endswith(".py"):
+        pytest.skip("the compiled plugin cannot be patched")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the plugin met code it cannot understand")
+
+    write(
+        tmp_path,
+        {
+            "mypy.ini": "[mypy]\nplugins = mypy_session.plugin\n",
+            "app/__init__.py": "",
+            "app/services.py": """
+                from sqlalchemy.orm import Session
+
+                def settle(order_id: int, session: Session) -> None:
+                    session.commit()
+            """,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MYPY_SESSION_DEBUG", raising=False)
+    monkeypatch.setattr(gate, "check_borrowed_commit", broken)
+    args = ["--no-incremental", "--enable-error-code", "session-not-analysed", "app"]
+    out, err, status = api.run(args)
+    assert status == 1, out + err
+    assert (
+        'app/services.py:3: error: Session code of "settle" was not analysed: the plugin could '
+        "not analyse it (run with MYPY_SESSION_DEBUG=1 to see why); no session check ran there"
+        "  [session-not-analysed]"
+    ) in out
+    out, err, status = api.run(["--no-incremental", "app"])  # off by default
+    assert status == 0, out + err
