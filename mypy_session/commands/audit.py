@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -155,7 +154,7 @@ class Function:
     def status(self) -> str:
         """`PASS`, or the codes of its issues, then what was not analysed
         ("not analysed: unreachable after line 12")."""
-        parts = self.codes + _unique(fact.text for fact in self.not_analysed)
+        parts = self.codes + [fact.text for fact in self.not_analysed]
         return ", ".join(parts) if parts else "PASS"
 
 
@@ -187,10 +186,6 @@ class Audit:
                 for reason in REASONS
             },
         }
-
-
-def _unique(texts: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(texts))
 
 
 # -- gathering ---------------------------------------------------------------------------
