@@ -26,7 +26,10 @@ from typing import Final
 from mypy.nodes import (
     Block,
     CallExpr,
+    MemberExpr,
     RefExpr,
+    SymbolNode,
+    TypeInfo,
     Expression,
     ForStmt,
     IfStmt,
@@ -147,12 +150,22 @@ def is_exit(stmt: Statement) -> bool:
 
 def calls_session_service(exprs: Sequence[Expression], config: SessionConfig) -> bool:
     """Do the expressions call a function that takes a session (`save(order_id)`, which
-    drops the held session)? Semantic analysis binds names in unreachable code too."""
+    drops the held session)? Semantic analysis binds names in unreachable code too:
+    `save`, `module.save`; `Class.method` is looked up in the class."""
     for expr in exprs:
         if isinstance(expr, CallExpr) and isinstance(expr.callee, RefExpr):
-            if session_params_of(expr.callee.node, config):
+            if session_params_of(_callee_node(expr.callee), config):
                 return True
     return False
+
+
+def _callee_node(callee: RefExpr) -> SymbolNode | None:
+    if callee.node is None and isinstance(callee, MemberExpr):
+        owner = callee.expr
+        if isinstance(owner, RefExpr) and isinstance(owner.node, TypeInfo):
+            found = owner.node.get(callee.name)
+            return found.node if found is not None else None
+    return callee.node
 
 
 def _mark_dead(body: Sequence[Statement], dead: set[int], inherited: bool) -> None:
