@@ -5,7 +5,8 @@ A function with a session parameter is *not analysed* where mypy never checked i
 code, so that no hook ran there:
 - `UNTYPED`: an unannotated function (or one nested in it) while `check_untyped_defs` is
   off for its module: mypy skips the body;
-- `UNREACHABLE`: statements using the session that mypy found unreachable (after a
+- `UNREACHABLE`: statements using the session, or calling a function that takes a
+  session (where a dropped session would be reported), that mypy found unreachable (after a
   `return` / `raise`, a `NoReturn` call, a comparison typed `Never`...): mypy checks no
   expression there; found at the end of the module's check from mypy's type map (an
   expression mypy checked has a type in it). Blocks that mypy's semantic analysis drops on
@@ -24,6 +25,11 @@ from typing import Final
 
 from mypy.nodes import (
     Block,
+    CallExpr,
+    MemberExpr,
+    RefExpr,
+    SymbolNode,
+    TypeInfo,
     Expression,
     ForStmt,
     IfStmt,
@@ -39,11 +45,15 @@ from mypy.nodes import (
     ContinueStmt,
 )
 
+from mypy_session.config import SessionConfig
+from mypy_session.vocabulary import session_params_of
+
 _EXITS: Final = (ReturnStmt, RaiseStmt, BreakStmt, ContinueStmt)
 
 UNTYPED: Final = "untyped"
 UNREACHABLE: Final = "unreachable"
 FAILED: Final = "failed"
+REASONS: Final = (UNREACHABLE, UNTYPED, FAILED)  # in the order the audit counts them
 
 
 class NotAnalysed:
@@ -81,10 +91,22 @@ class NotAnalysed:
 
 def describe(reason: str, after: int | None = None) -> str:
     if reason == UNTYPED:
-        return "untyped, and check_untyped_defs is off"
+        return "untyped (check_untyped_defs is off)"
     if reason == UNREACHABLE:
         return f"unreachable after line {after}" if after else "unreachable"
     return "the plugin could not analyse it (run with MYPY_SESSION_DEBUG=1 to see why)"
+
+
+def remedy(reason: str) -> str:
+    """What makes the skipped code analysed (the audit's "what to do")."""
+    if reason == UNTYPED:
+        return "annotate the function, or set check_untyped_defs = true for its module"
+    if reason == UNREACHABLE:
+        return (
+            "find why mypy stops before it (a NoReturn call, a comparison typed Never); "
+            "remove the dead code or make it reachable"
+        )
+    return "run with MYPY_SESSION_DEBUG=1 to see the traceback, and report it"
 
 
 class Reach:
@@ -119,6 +141,31 @@ def statements(body: Sequence[Statement]) -> Iterator[Statement]:
 def uses(exprs: Sequence[Expression], session_vars: set[int]) -> bool:
     """Do the expressions name one of the variables (by id)?"""
     return any(isinstance(e, NameExpr) and id(e.node) in session_vars for e in exprs)
+
+
+def is_exit(stmt: Statement) -> bool:
+    """`return`, `raise`, `break`, `continue`: what ends a block."""
+    return isinstance(stmt, _EXITS)
+
+
+def calls_session_service(exprs: Sequence[Expression], config: SessionConfig) -> bool:
+    """Do the expressions call a function that takes a session (`save(order_id)`, which
+    drops the held session)? Semantic analysis binds names in unreachable code too:
+    `save`, `module.save`; `Class.method` is looked up in the class."""
+    for expr in exprs:
+        if isinstance(expr, CallExpr) and isinstance(expr.callee, RefExpr):
+            if session_params_of(_callee_node(expr.callee), config):
+                return True
+    return False
+
+
+def _callee_node(callee: RefExpr) -> SymbolNode | None:
+    if callee.node is None and isinstance(callee, MemberExpr):
+        owner = callee.expr
+        if isinstance(owner, RefExpr) and isinstance(owner.node, TypeInfo):
+            found = owner.node.get(callee.name)
+            return found.node if found is not None else None
+    return callee.node
 
 
 def _mark_dead(body: Sequence[Statement], dead: set[int], inherited: bool) -> None:

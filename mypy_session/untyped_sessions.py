@@ -30,7 +30,8 @@ For each function (and method, nested function) with a session parameter:
 - `p.commit()` / `rollback()` / `close()` (the `commit_methods` setting) on a session
   parameter `p` whose declared type is `Any`, in code mypy checked: reported through
   `checks/borrowed_commit.py` (the same decision, the same exemptions as for a typed one);
-- session code that mypy found unreachable: a `not_analysed` fact.
+- session code that mypy found unreachable (a statement naming a session parameter, or
+  calling a function that takes a session): a `not_analysed` fact.
 A function with no session parameter costs one pass over its arguments.
 """
 
@@ -66,7 +67,17 @@ from mypy_session.checks.not_analysed import report_not_analysed
 from mypy_session.compat import top_level_function
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
-from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed, Reach, statements, uses
+from mypy_session.not_analysed import (
+    FAILED,
+    UNREACHABLE,
+    UNTYPED,
+    NotAnalysed,
+    Reach,
+    calls_session_service,
+    is_exit,
+    statements,
+    uses,
+)
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_kind
 
@@ -267,12 +278,20 @@ class _ModuleWalk:
     ) -> None:
         last = func.line
         skipped = False
+        dead = False  # unreachable code met since the last checked statement
         for stmt in statements(func.body.body):
             exprs = own_expressions(stmt)
             if not exprs:
+                # A bare `return` / `raise` has nothing in the type map; after checked
+                # code it is checked too, and is where mypy stops: "after" its line.
+                if is_exit(stmt) and not dead:
+                    last = stmt.end_line or stmt.line
                 continue
             if not reach.checked(stmt, exprs):
-                if not skipped and uses(exprs, sessions):
+                dead = True
+                if not skipped and (
+                    uses(exprs, sessions) or calls_session_service(exprs, self.knowledge.config)
+                ):
                     skipped = True
                     self.found.append(
                         NotAnalysed(
@@ -281,6 +300,7 @@ class _ModuleWalk:
                         )
                     )
                 continue
+            dead = False
             last = stmt.end_line or stmt.line
             if untyped:
                 self._commits(checker, func, name, exprs, untyped)

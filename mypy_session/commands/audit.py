@@ -4,7 +4,9 @@ One mypy build with the plugin on (`build.run`) gives:
 - from the plugin's hooks, every session call with what was held and passed, and every
   finding (the same analysis as `mypy`, not a second one);
 - from the kept syntax trees and types, each function's signature, marker, the writes
-  it makes (for the READ / SINGLE / MULTI inference) and whether it uses its session.
+  it makes (for the READ / SINGLE / MULTI inference) and whether it uses its session;
+- from the end-of-module walk (`untyped_sessions`), where session code was not analysed
+  (`not_analysed`): such a function is not PASS, whatever else it shows.
 
 `Audit` is the result; `render.py` turns it into Markdown, JSON or SARIF.
 """
@@ -53,6 +55,7 @@ from mypy_session.commands.build import Outcome
 from mypy_session import baseline, facts
 from mypy_session.held import scope_holder
 from mypy_session.knowledge import Knowledge
+from mypy_session.not_analysed import REASONS, NotAnalysed
 from mypy_session.recorder import CallRecord, Finding
 from mypy_session.scopes import WithItem, functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import is_mapped_instance, is_session_instance, render, session_params_of
@@ -127,6 +130,7 @@ class Function:
     calls: list[Call] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)  # where its session code was skipped
 
     @property
     def classification(self) -> str:
@@ -142,8 +146,16 @@ class Function:
         return sorted({finding.code for finding in self.findings})
 
     @property
+    def passed(self) -> bool:
+        """No issue, and all of its session code analysed."""
+        return not self.findings and not self.not_analysed
+
+    @property
     def status(self) -> str:
-        return ", ".join(self.codes) if self.findings else "PASS"
+        """`PASS`, or the codes of its issues, then what was not analysed
+        ("not analysed: unreachable after line 12")."""
+        parts = self.codes + [fact.text for fact in self.not_analysed]
+        return ", ".join(parts) if parts else "PASS"
 
 
 @dataclass
@@ -152,6 +164,7 @@ class Audit:
     findings: list[Finding]  # plugin findings and audit-only ones, in file order
     chains: list[str]  # every chain that reaches an opener through functions without a session
     sources: list[str]
+    not_analysed: list[NotAnalysed] = field(default_factory=list)  # every function's, in file order
 
     def summary(self) -> dict[str, object]:
         by_code: dict[str, int] = defaultdict(int)
@@ -160,12 +173,18 @@ class Audit:
         calls = [call for function in self.functions for call in function.calls]
         return {
             "functions_audited": len(self.functions),
-            "functions_passed": sum(1 for f in self.functions if not f.findings),
+            "functions_passed": sum(1 for f in self.functions if f.passed),
             "functions_with_issues": sum(1 for f in self.functions if f.findings),
+            "functions_not_analysed": sum(1 for f in self.functions if f.not_analysed),
             "calls_audited": len(calls),
             "calls_passing_session": sum(1 for c in calls if c.session_passed == "yes"),
             "issues": len(self.findings),
             "by_code": dict(sorted(by_code.items())),
+            "not_analysed": len(self.not_analysed),
+            "not_analysed_by_reason": {
+                reason: sum(1 for fact in self.not_analysed if fact.reason == reason)
+                for reason in REASONS
+            },
         }
 
 
@@ -339,6 +358,10 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
         findings_in[finding.function].append(finding)
     shapes = {shape.fullname: shape for shape in collector.shapes}
     weights = _infer(shapes, calls_in)
+    skipped = _not_analysed(outcome.recorder.not_analysed)
+    skipped_in: dict[str, list[NotAnalysed]] = defaultdict(list)
+    for fact in skipped:
+        skipped_in[fact.function].append(fact)
 
     functions: list[Function] = []
     audit_findings: list[Finding] = []
@@ -347,8 +370,12 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
         records = _dedupe(calls_in.get(shape.fullname, []))
         if shape.opens is not None and shape.marker != fullnames.OPENER:
             chains.add(_chain(shape.name, shape.opens))
-        listed = shape.params or shape.marker in _DECLARED_CLASS or shape.holds or any(
-            r.held is not None or r.accepts_session or r.opens is not None for r in records
+        listed = (
+            shape.params
+            or shape.marker in _DECLARED_CLASS
+            or shape.holds
+            or shape.fullname in skipped_in  # session code in a function nested in it
+            or any(r.held is not None or r.accepts_session or r.opens is not None for r in records)
         )
         if not listed:
             continue
@@ -369,6 +396,7 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
             findings=sorted(
                 findings_in.get(shape.fullname, []) + own, key=lambda f: (f.line, f.column)
             ),
+            not_analysed=skipped_in.get(shape.fullname, []),
         )
         for record in records:
             if not (record.accepts_session or record.opens is not None):
@@ -392,7 +420,20 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
         [*outcome.findings, *audit_findings], key=lambda f: (f.path, f.line, f.column, f.code)
     )
     functions.sort(key=lambda f: (f.path, f.line))
-    return Audit(functions, findings, sorted(chains), outcome.sources)
+    return Audit(functions, findings, sorted(chains), outcome.sources, skipped)
+
+
+def _not_analysed(facts: list[NotAnalysed]) -> list[NotAnalysed]:
+    """One fact per function and wording (an untyped function and the untyped functions
+    nested in it are one "untyped"), in file order."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for fact in sorted(facts, key=lambda f: (f.path, f.context_line, f.context_column)):
+        key = (fact.path, fact.function, fact.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(fact)
+    return kept
 
 
 def _dedupe(records: list[CallRecord]) -> list[CallRecord]:

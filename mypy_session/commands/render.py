@@ -1,4 +1,7 @@
-"""The audit as Markdown (the report a reviewer reads), JSON or SARIF."""
+"""The audit as Markdown (the report a reviewer reads), JSON or SARIF.
+
+Each says per function where its session code was not analysed, with counts in the
+summary; such a function is never PASS."""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import json
 import os
 from collections import defaultdict
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
+from mypy_session import baseline, errorcodes
 from mypy_session.commands import sarif
 from mypy_session.commands.audit import AUDIT_CODES, Audit, Function
+from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed, describe, remedy
 from mypy_session.recorder import Finding
 
 _FIXES = {
@@ -23,6 +28,7 @@ _FIXES = {
     "session-detached-return": "return plain values, or load the object in the caller's session",
     "session-missing-param": "add `session: Session | None = None` and use it",
 }
+_NOT_ANALYSED: Final = errorcodes.SESSION_NOT_ANALYSED.code
 
 
 def markdown(audit: Audit) -> str:
@@ -30,8 +36,8 @@ def markdown(audit: Audit) -> str:
     summary = audit.summary()
     out.append(
         f"{summary['functions_audited']} functions audited in {len(audit.sources)} files: "
-        f"{summary['functions_passed']} PASS, {summary['functions_with_issues']} with issues; "
-        f"{summary['issues']} issues."
+        f"{summary['functions_passed']} PASS, {summary['functions_with_issues']} with issues, "
+        f"{summary['functions_not_analysed']} not fully analysed; {summary['issues']} issues."
     )
     out.append("")
     by_module: dict[str, list[Function]] = defaultdict(list)
@@ -64,6 +70,8 @@ def markdown(audit: Audit) -> str:
             if own:
                 codes = ", ".join(sorted({f.code for f in own}))
                 out.append(_row(blank + ["(function)", str(own[0].line), "", codes]))
+            for fact in function.not_analysed:
+                out.append(_row(blank + ["(not analysed)", str(fact.context_line), "", fact.text]))
         out.append("")
     out += ["## Issues", ""]
     if not audit.findings:
@@ -81,6 +89,7 @@ def markdown(audit: Audit) -> str:
         out.append("")
         out.append(f"**Fix**: {fix_for(finding)}.")
         out.append("")
+    out += _not_analysed_section(audit)
     out += ["## Summary", ""]
     out.append("| | count |")
     out.append("|---|---|")
@@ -88,6 +97,7 @@ def markdown(audit: Audit) -> str:
         "functions_audited",
         "functions_passed",
         "functions_with_issues",
+        "functions_not_analysed",
         "calls_audited",
         "calls_passing_session",
         "issues",
@@ -97,6 +107,11 @@ def markdown(audit: Audit) -> str:
     assert isinstance(by_code, dict)
     for code, count in by_code.items():
         out.append(f"| `{code}` | {count} |")
+    out.append(f"| not analysed | {summary['not_analysed']} |")
+    by_reason = summary["not_analysed_by_reason"]
+    assert isinstance(by_reason, dict)
+    for reason, count in by_reason.items():
+        out.append(f"| not analysed: {reason} | {count} |")
     out.append("")
     out += ["## Chains that open their own session", ""]
     if not audit.chains:
@@ -110,6 +125,33 @@ def markdown(audit: Audit) -> str:
         out += [f"- `{chain}` opens its own session" for chain in audit.chains]
         out.append("")
     return "\n".join(out)
+
+
+def _not_analysed_section(audit: Audit) -> list[str]:
+    out = ["## Not analysed", ""]
+    if not audit.not_analysed:
+        return out + ["None: every function's session code was analysed.", ""]
+    out.append(
+        "Session code that no check looked at: an issue there would not be reported. "
+        "A function listed here is not PASS."
+    )
+    out.append("")
+    out.append("| Function | Line | Not analysed | What to do |")
+    out.append("|---|---|---|---|")
+    for fact in audit.not_analysed:
+        where = f"{_rel(fact.path)}:{fact.context_line}"
+        out.append(_row([f"`{fact.function}`", where, fact.text, remedy(fact.reason)]))
+    out.append("")
+    return out
+
+
+def _not_analysed_json(fact: NotAnalysed) -> dict[str, Any]:
+    return {
+        "reason": fact.reason,
+        "line": fact.context_line,
+        "after": fact.after,
+        "text": fact.text,
+    }
 
 
 def as_json(audit: Audit) -> str:
@@ -140,11 +182,22 @@ def as_json(audit: Audit) -> str:
                     for c in f.calls
                 ],
                 "chains": f.chains,
+                "not_analysed": [_not_analysed_json(fact) for fact in f.not_analysed],
                 "status": f.status,
             }
             for f in audit.functions
         ],
         "findings": [_finding_json(f) for f in audit.findings],
+        "not_analysed": [
+            {
+                "path": _rel(fact.path),
+                "function": fact.function,
+                "function_line": fact.line,
+                **_not_analysed_json(fact),
+                "fix": remedy(fact.reason),
+            }
+            for fact in audit.not_analysed
+        ],
         "chains": audit.chains,
         "summary": audit.summary(),
     }
@@ -163,15 +216,50 @@ def as_sarif(audit: Audit) -> str:
         )
         for f in audit.findings
     ]
+    results += _not_analysed_results(audit)
     return json.dumps(sarif.log(results, extra_rules=dict(AUDIT_CODES)), indent=2) + "\n"
+
+
+def _not_analysed_results(audit: Audit) -> list[sarif.Result]:
+    """Notes for what was not analysed; none where `session-not-analysed` is enabled and
+    already reported it as an issue."""
+    reported = {(f.path, f.line) for f in audit.findings if f.code == _NOT_ANALYSED}
+    results = []
+    for fact in audit.not_analysed:
+        if (fact.path, fact.context_line) in reported:
+            continue
+        message = errorcodes.not_analysed(fact.function.rsplit(".", 1)[-1], fact.text)
+        path = baseline.relative_path(fact.path, os.getcwd())
+        results.append(
+            sarif.Result(
+                code=_NOT_ANALYSED,
+                path=fact.path,
+                line=fact.context_line,
+                column=fact.context_column + 1,
+                message=message,
+                severity="note",
+                fingerprint=baseline.fingerprint(_NOT_ANALYSED, path, fact.function, message),
+            )
+        )
+    return results
 
 
 def fix_for(finding: Finding) -> str:
     """The message's own advice (after its last ';'), else the code's general fix."""
+    if finding.code == _NOT_ANALYSED:
+        return _not_analysed_fix(finding.message)
     head, sep, advice = finding.message.rpartition("; ")
     if sep and advice:
         return advice
     return _FIXES.get(finding.code, "see the code's documentation page")
+
+
+def _not_analysed_fix(message: str) -> str:
+    """The `session-not-analysed` message names its reason; its last part is no advice."""
+    for reason in (UNTYPED, FAILED):
+        if describe(reason) in message:
+            return remedy(reason)
+    return remedy(UNREACHABLE)
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
