@@ -107,12 +107,24 @@ class Knowledge:
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
         self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
+        # Called when the hooks move to another module (the gate resolves the settings'
+        # entries that could not be yet: `settings_resolution`).
+        self.on_new_module: Callable[[], None] = lambda: None
         self.decorators = Decorators(config, self._module_of, modules, daemon=daemon)
 
     @property
     def daemon(self) -> bool:
         """Under dmypy, which edits modules in place: no memo may outlive a check."""
         return self._daemon
+
+    def settings_changed(self) -> None:
+        """A setting gained a name (`settings_resolution`): drop what was decided by name."""
+        self._openers.clear()
+        self._method_openers.clear()
+        self._receivers.clear()
+        self._steps.clear()
+        self._summaries.clear()
+        self.decorators.forget()
 
     # -- markers and openers ---------------------------------------------------------------
 

@@ -117,7 +117,7 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     failures = _failed.pop(file.path, {})
     if not walk.functions and not failures:
         return
-    checker = _checker_for(file)
+    checker = checker_for(file)
     if checker is None:
         return
     errors = checker.errors
@@ -157,7 +157,7 @@ def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
 def _restore(file: MypyFile) -> None:
     """Put back the findings of the other modules' walks that mypy dropped (a dmypy
     update has started: the walk runs for `file`, which changed)."""
-    checker = _checker_for(file)
+    checker = checker_for(file)
     if checker is None:
         return
     table = checker.errors.error_info_map
@@ -169,7 +169,7 @@ def _restore(file: MypyFile) -> None:
         present.extend(missing)
 
 
-def _checker_for(file: MypyFile) -> TypeChecker | None:
+def checker_for(file: MypyFile) -> TypeChecker | None:
     """The checker to report with: the module's own where a hook fired in it, else the
     last one seen. Where none was seen yet in this process (the first modules checked
     call nothing the plugin hooks), the module's own is looked up once among the young
