@@ -47,6 +47,7 @@ from mypy_session.config import SessionConfig
 from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
 from mypy_session.report import Reporter
+from mypy_session.typed_openers import declares_new_session, opens_by_declaration
 from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = "__mypy_session_facts__"
@@ -157,10 +158,22 @@ class Knowledge:
                 fullname in self.config.scope_factories
                 or fullname.rsplit(".", 1)[-1] in self.config.scope_factory_names
                 or self.marker_of(fullname) == fullnames.OPENER
+                or self._typed_opener(fullname)
             )
             if not self._daemon:
                 self._openers[fullname] = known
         return known
+
+    def _typed_opener(self, fullname: str) -> bool:
+        """Declared to give a new session (`typed_openers`): decided by the body where the
+        checked program has one, by the type elsewhere."""
+        node = self._lookup(fullname)
+        if not declares_new_session(node, self.config):
+            return False
+        module = self._module_of(fullname)
+        if module is None or _is_library(module[1]):
+            return True
+        return self.summary(fullname).opens is not None
 
     def constructor_opens(self, info: TypeInfo) -> bool:
         """Does instantiating this class open a session (Session(...), subclasses)?"""
@@ -308,8 +321,13 @@ class Knowledge:
             if provider is not None:
                 # @provide_session: called without a session, the decorator opens one.
                 opens = ("create_session()",) if provider == "provide_session" else (f"@{provider}",)
+            if opens is None and opens_by_declaration(func, self.config):
+                opens = (f"{func.func.name}()",)
             return Summary(_decorator_marker(func), opens)
-        return Summary(None, self._opens(func))
+        opens = self._opens(func)
+        if opens is None and opens_by_declaration(func, self.config):
+            opens = (f"{func.name}()",)  # `def get_db() -> Session: ...`
+        return Summary(None, opens)
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
         """The first way the function's body opens a scope, as a chain of links.
