@@ -177,11 +177,11 @@ class Gate:
         return found.node if found is not None else None
 
     def module_checked(self, file: MypyFile) -> None:
-        """mypy has checked `file`: the settings' entries that name nothing in it
-        (`settings_resolution`), then the walk of its `Any` sessions (`untyped_sessions`)."""
+        """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`),
+        then the settings' entries that name nothing in it (`settings_resolution`)."""
         self.refresh()
-        report_unresolved(file, self.settings, self.knowledge)
         untyped_sessions.check_module(file, self.knowledge)
+        report_unresolved(file, self.settings, self.knowledge)
 
     def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:
         try:

@@ -70,7 +70,7 @@ from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed,
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_kind
 
-# The fine-grained target the walk's findings are filed under under dmypy (see `_keep`).
+# The fine-grained target the walk's findings are filed under under dmypy (see `keep`).
 _TARGET: Final = "<mypy-session walk>"
 
 # The checker of the module the hooks last saw (any module: they share mypy's `Errors`),
@@ -133,10 +133,10 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
-        _keep(file, errors.error_info_map.get(file.path, [])[before:])
+        keep(file, errors.error_info_map.get(file.path, [])[before:])
 
 
-def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
+def keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
     """Under dmypy, keep what the walk reported in `file` for the later updates.
 
     The walk runs only where mypy finishes a module: in a build, and in an update for
@@ -151,7 +151,8 @@ def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
     target = f"{file.fullname}.{_TARGET}"
     for info in reported:
         info.target = target
-    _reported[file.path] = list(reported)
+    # Added to: the notes of `checks/unresolved_settings` are kept the same way.
+    _reported.setdefault(file.path, []).extend(reported)
 
 
 def _restore(file: MypyFile) -> None:

@@ -4,7 +4,8 @@ module it points into, when mypy has checked that module (`settings_resolution`)
 A note, not an error: the entry changes no finding by itself, so the exit status stays
 what the code gives; the note says why findings may be missing. Reported through the
 module's own errors, it is replayed from mypy's cache with them, and a changed setting
-invalidates that cache (the settings are part of its key).
+invalidates that cache (the settings are part of its key). Under dmypy the notes are kept
+as the end-of-module walk's findings are (`untyped_sessions.keep`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mypy.nodes import Context, MypyFile
 from mypy_session import errorcodes
 from mypy_session.knowledge import Knowledge
 from mypy_session.settings_resolution import SettingsResolution
-from mypy_session.untyped_sessions import checker_for
+from mypy_session.untyped_sessions import checker_for, keep
 
 
 def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: Knowledge) -> None:
@@ -30,6 +31,7 @@ def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: K
     errors = checker.errors
     if errors.file != file.path or file.path in errors.ignored_files:
         return  # library code (or not where mypy is): nothing is reported there
+    before = len(errors.error_info_map.get(file.path, ()))
     config_file = knowledge.config.config_file
     shown = os.path.basename(config_file) if config_file else "configuration"
     for item in found:
@@ -37,3 +39,5 @@ def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: K
             shown, item.setting, item.entry, item.module, item.missing
         )
         checker.note(message, Context(1, 0))
+    if knowledge.daemon:  # kept for the updates that do not check this module again
+        keep(file, errors.error_info_map.get(file.path, [])[before:])
