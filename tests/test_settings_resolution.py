@@ -5,6 +5,7 @@ the findings alone. Also `mypy-session check`, which runs the same plugin."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,17 @@ def test_parallel_build_reports_the_same_note(tmp_path: Path) -> None:
     parallel = run(tmp_path, "--cache-dir", ".par", "-n", "2", "app.py")
     assert _notes(parallel.stdout) == _notes(sequential.stdout) == [NOTE.format(config="mypy.ini")]
     assert sorted(parallel.errors) == sorted(sequential.errors)
+
+
+def test_daemon_keeps_the_note_across_an_update(tmp_path: Path) -> None:
+    _project(tmp_path, "pkg.worker.SessionMaker, pkg.worker.SessionMakr")
+    status = str(tmp_path / "dmypy.json")
+    try:
+        first = run(tmp_path, "--status-file", status, "run", "--", "app.py", module="mypy.dmypy")
+        assert _notes(first.stdout) == [NOTE.format(config="mypy.ini")], first.stdout + first.stderr
+        write(tmp_path, {"app.py": textwrap.dedent(FILES["app.py"]) + "x = 1\n"})
+        update = run(tmp_path, "--status-file", status, "run", "--", "app.py", module="mypy.dmypy")
+        assert _notes(update.stdout) == _notes(first.stdout), update.stdout + update.stderr
+        assert sorted(update.errors) == sorted(first.errors)
+    finally:
+        run(tmp_path, "--status-file", status, "stop", module="mypy.dmypy")
