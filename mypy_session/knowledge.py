@@ -194,7 +194,9 @@ class Knowledge:
                 if callee.name in self.config.scope_factory_names:
                     return f"{callee.name}()"
                 owner = _instance_type(callee.expr)
-                if owner is not None and self._method_opens(owner, callee.name):
+                if owner is not None and (
+                    self._method_opens(owner, callee.name) or self._attribute_opens(owner, callee.name)
+                ):
                     return render(callee, "...") + "()"
             elif isinstance(node, Var):
                 owner = _instance_type(callee)
@@ -206,6 +208,13 @@ class Knowledge:
             if isinstance(node, TypeInfo) and self._method_opens(node, "__call__"):
                 return f"{node.name}()()"
         return None
+
+    def _attribute_opens(self, owner: TypeInfo, name: str) -> bool:
+        """`self.session_factory()`: an attribute holding an opener (a `sessionmaker`)."""
+        found = owner.get(name)
+        node = found.node if found is not None else None
+        typ = get_proper_type(node.type) if isinstance(node, Var) else None
+        return isinstance(typ, Instance) and self._method_opens(typ.type, "__call__")
 
     def _method_opens(self, info: TypeInfo, method: str) -> bool:
         key = (info, method)
@@ -388,7 +397,8 @@ class Knowledge:
         key = (owner, method)
         known = self._receivers.get(key)
         if known is None:
-            known = (self._method_opens(owner, method), _method_fullname(owner, method))
+            opens = self._method_opens(owner, method) or self._attribute_opens(owner, method)
+            known = (opens, _method_fullname(owner, method))
             if not self._daemon:
                 self._receivers[key] = known
         return known
@@ -505,9 +515,9 @@ def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
         is_method = func.info is not FUNC_NO_INFO and not func.is_static
         if is_method and callee.expr.name == func.arguments[0].variable.name:
             found = func.info.get(callee.name)
-            if found is not None and found.node is not None:
+            if found is not None and found.node is not None and not isinstance(found.node, Var):
                 return found.node.fullname
-            return None
+            return None  # an attribute (`self.session_factory()`): see `_receiver`
     if isinstance(callee, RefExpr) and callee.fullname and not isinstance(callee.node, Var):
         return callee.fullname
     return None
