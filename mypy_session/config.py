@@ -49,6 +49,7 @@ class SessionConfig:
         "baseline",
         "commit_methods",
         "config_file",
+        "configured_names",
         "guarded",
         "marker_stubs",
         "scope_factories",
@@ -100,6 +101,13 @@ class SessionConfig:
         # Which classes are session types, by class object (a new object after a dmypy
         # reload is a new key), filled in as classes are met.
         self.session_classes: dict[object, bool] = {}
+        # The dotted entries the user wrote in the fullname settings, (setting, entry):
+        # resolved through re-exports and aliases by `settings_resolution`.
+        self.configured_names: tuple[tuple[str, str], ...] = (
+            tuple(("session_types", name) for name in session_types)
+            + tuple(("scope_factories", name) for name in scope_factories if "." in name)
+            + tuple(("session_providers", name) for name in session_providers if "." in name)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """What goes into mypy's cache key via `report_config_data`."""

@@ -117,6 +117,10 @@ class Decorators:
             self._kinds[fullname] = kind
         return kind
 
+    def forget(self) -> None:
+        """The settings changed: decide every decorator's kind again."""
+        self._kinds.clear()
+
     def _configured(self, fullname: str) -> bool:
         providers = self.config.session_providers
         return fullname in providers or fullname.rsplit(".", 1)[-1] in providers

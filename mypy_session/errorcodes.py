@@ -138,3 +138,11 @@ def missing_param(function: str, marker: str) -> str:
 def not_analysed(function: str, why: str) -> str:
     """`Session code of "f" was not analysed: unreachable after line 12; no check ran there`."""
     return f'Session code of "{function}" was {why}; no session check ran there'
+
+
+def unresolved_setting(config_file: str, setting: str, entry: str, module: str, missing: str) -> str:
+    """A note, not an error: a fullname setting whose entry names nothing."""
+    return (
+        f'mypy-session: {config_file}: {setting} entry "{entry}" names nothing in the '
+        f'checked program: module "{module}" has no "{missing}"'
+    )

@@ -37,6 +37,8 @@ from mypy_session.decorators import hidden_signature, may_hide
 from mypy_session.facts import CallSite, call_site, record
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import Report, Reporter
+from mypy_session.checks.unresolved_settings import report_unresolved
+from mypy_session.settings_resolution import SettingsResolution
 from mypy_session.vocabulary import (
     Callee,
     behind_decorator,
@@ -73,6 +75,7 @@ class Gate:
         *,
         daemon: bool,
         reporter: Reporter | None = None,
+        forget_hooks: Callable[[], None] = lambda: None,
     ) -> None:
         self.knowledge = Knowledge(config, modules, daemon=daemon, reporter=reporter)
         # One gate per build. The memos of body walks and parameter lists are module-level
@@ -83,6 +86,22 @@ class Gate:
         nested_functions.forget()
         untyped_sessions.forget()
         self.lookup_fully_qualified = lookup
+        self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
+        self.settings = SettingsResolution(config, modules)
+        self.knowledge.on_new_module = self.refresh
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Resolve the settings' entries that can be now (`settings_resolution`); if one
+        adds a name, what was decided by name is decided again."""
+        if self.settings.refresh():
+            self.knowledge.settings_changed()
+            self._forget_hooks()
+
+    def store(self, module_id: str) -> None:
+        """mypy is about to write a module's cache: its summaries go with it."""
+        self.refresh()
+        self.knowledge.store(module_id)
 
     def hook_for(self, fullname: str) -> Callable[[Any], Type] | None:
         knowledge = self.knowledge
@@ -165,8 +184,11 @@ class Gate:
         return found.node if found is not None else None
 
     def module_checked(self, file: MypyFile) -> None:
-        """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`)."""
+        """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`),
+        then the settings' entries that name nothing in it (`settings_resolution`)."""
+        self.refresh()
         untyped_sessions.check_module(file, self.knowledge)
+        report_unresolved(file, self.settings, self.knowledge)
 
     def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:
         try:
@@ -261,6 +283,7 @@ def _safely(
                 # bodies would keep the statements alive to the end of the run (9 MiB of
                 # 400 at the peak on the benchmark corpus), and no other module needs them.
                 knowledge.checking = tree
+                knowledge.on_new_module()
                 scopes.forget()
                 held.forget()
                 nested_functions.forget()

@@ -49,6 +49,7 @@ from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
 from mypy_session.nested_functions import inside_nested, is_nested_def
 from mypy_session.report import Reporter
+from mypy_session.typed_openers import declares_new_session, opens_by_declaration
 from mypy_session.vocabulary import Callee, render, session_params_of
 
 STORE: Final = FACTS
@@ -109,6 +110,9 @@ class Knowledge:
         self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
         self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
+        # Called when the hooks move to another module (the gate resolves the settings'
+        # entries that could not be yet: `settings_resolution`).
+        self.on_new_module: Callable[[], None] = lambda: None
         self.decorators = Decorators(config, self._module_of, modules, daemon=daemon)
         # Under dmypy: callers depend on the facts of the modules their answers read.
         self.fact_deps = FactDependencies(modules) if daemon else None
@@ -117,6 +121,15 @@ class Knowledge:
     def daemon(self) -> bool:
         """Under dmypy, which edits modules in place: no memo may outlive a check."""
         return self._daemon
+
+    def settings_changed(self) -> None:
+        """A setting gained a name (`settings_resolution`): drop what was decided by name."""
+        self._openers.clear()
+        self._method_openers.clear()
+        self._receivers.clear()
+        self._steps.clear()
+        self._summaries.clear()
+        self.decorators.forget()
 
     # -- markers and openers ---------------------------------------------------------------
 
@@ -151,10 +164,22 @@ class Knowledge:
                 fullname in self.config.scope_factories
                 or fullname.rsplit(".", 1)[-1] in self.config.scope_factory_names
                 or self.marker_of(fullname) == fullnames.OPENER
+                or self._typed_opener(fullname)
             )
             if not self._daemon:
                 self._openers[fullname] = known
         return known
+
+    def _typed_opener(self, fullname: str) -> bool:
+        """Declared to give a new session (`typed_openers`): decided by the body where the
+        checked program has one, by the type elsewhere."""
+        node = self._lookup(fullname)
+        if not declares_new_session(node, self.config):
+            return False
+        module = self._module_of(fullname)
+        if module is None or _is_library(module[1]):
+            return True
+        return self.summary(fullname).opens is not None
 
     def constructor_opens(self, info: TypeInfo) -> bool:
         """Does instantiating this class open a session (Session(...), subclasses)?"""
@@ -175,7 +200,9 @@ class Knowledge:
                 if callee.name in self.config.scope_factory_names:
                     return f"{callee.name}()"
                 owner = _instance_type(callee.expr)
-                if owner is not None and self._method_opens(owner, callee.name):
+                if owner is not None and (
+                    self._method_opens(owner, callee.name) or self._attribute_opens(owner, callee.name)
+                ):
                     return render(callee, "...") + "()"
             elif isinstance(node, Var):
                 owner = _instance_type(callee)
@@ -187,6 +214,13 @@ class Knowledge:
             if isinstance(node, TypeInfo) and self._method_opens(node, "__call__"):
                 return f"{node.name}()()"
         return None
+
+    def _attribute_opens(self, owner: TypeInfo, name: str) -> bool:
+        """`self.session_factory()`: an attribute holding an opener (a `sessionmaker`)."""
+        found = owner.get(name)
+        node = found.node if found is not None else None
+        typ = get_proper_type(node.type) if isinstance(node, Var) else None
+        return isinstance(typ, Instance) and self._method_opens(typ.type, "__call__")
 
     def _method_opens(self, info: TypeInfo, method: str) -> bool:
         key = (info, method)
@@ -314,8 +348,13 @@ class Knowledge:
             if provider is not None:
                 # @provide_session: called without a session, the decorator opens one.
                 opens = ("create_session()",) if provider == "provide_session" else (f"@{provider}",)
+            if opens is None and opens_by_declaration(func, self.config):
+                opens = (f"{func.func.name}()",)
             return Summary(_decorator_marker(func), opens)
-        return Summary(None, self._opens(func))
+        opens = self._opens(func)
+        if opens is None and opens_by_declaration(func, self.config):
+            opens = (f"{func.name}()",)  # `def get_db() -> Session: ...`
+        return Summary(None, opens)
 
     def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
         """The first way the function's body opens a scope, as a chain of links.
@@ -392,7 +431,8 @@ class Knowledge:
         key = (owner, method)
         known = self._receivers.get(key)
         if known is None:
-            known = (self._method_opens(owner, method), _method_fullname(owner, method))
+            opens = self._method_opens(owner, method) or self._attribute_opens(owner, method)
+            known = (opens, _method_fullname(owner, method))
             if not self._daemon:
                 self._receivers[key] = known
         return known
@@ -522,9 +562,9 @@ def _callee_fullname(call: CallExpr, func: FuncDef) -> str | None:
         is_method = func.info is not FUNC_NO_INFO and not func.is_static
         if is_method and callee.expr.name == func.arguments[0].variable.name:
             found = func.info.get(callee.name)
-            if found is not None and found.node is not None:
+            if found is not None and found.node is not None and not isinstance(found.node, Var):
                 return found.node.fullname
-            return None
+            return None  # an attribute (`self.session_factory()`): see `_receiver`
     if isinstance(callee, RefExpr) and callee.fullname and not isinstance(callee.node, Var):
         return callee.fullname
     return None

@@ -106,7 +106,7 @@ class SessionPlugin(Plugin):
         if not ctx.is_check:
             gate = self.gate()
             if gate is not None:
-                gate.guarded(gate.knowledge.store, ctx.id)
+                gate.guarded(gate.store, ctx.id)
         stub = self._stubs.get(ctx.id)
         return self._config_data if stub is None else f"{self._config_data} stub:{stub}"
 
@@ -114,6 +114,8 @@ class SessionPlugin(Plugin):
         """No dependencies: mypy calls this once per module right after checking it, the
         moment for the walk of sessions it saw as `Any` (`untyped_sessions`)."""
         gate = self._gate_impl  # none yet: no hook has fired, nothing to report with
+        if gate is None and self.config.configured_names:
+            gate = self.gate()  # a configured entry may name nothing in this module
         if gate is not None:
             gate.guarded(gate.module_checked, file)
         return set()
@@ -140,6 +142,7 @@ class SessionPlugin(Plugin):
                     self.lookup_fully_qualified,
                     daemon=self._daemon,
                     reporter=self._reporter(),
+                    forget_hooks=self._memo.clear,
                 )
             except ConfigError as exc:  # a marker stub or baseline that does not parse
                 _stop(exc)

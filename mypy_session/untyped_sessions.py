@@ -81,7 +81,7 @@ from mypy_session.not_analysed import (
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_kind
 
-# The fine-grained target the walk's findings are filed under under dmypy (see `_keep`).
+# The fine-grained target the walk's findings are filed under under dmypy (see `keep`).
 _TARGET: Final = "<mypy-session walk>"
 
 # The checker of the module the hooks last saw (any module: they share mypy's `Errors`),
@@ -128,7 +128,7 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     failures = _failed.pop(file.path, {})
     if not walk.functions and not failures:
         return
-    checker = _checker_for(file)
+    checker = checker_for(file)
     if checker is None:
         return
     errors = checker.errors
@@ -144,10 +144,10 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
-        _keep(file, errors.error_info_map.get(file.path, [])[before:])
+        keep(file, errors.error_info_map.get(file.path, [])[before:])
 
 
-def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
+def keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
     """Under dmypy, keep what the walk reported in `file` for the later updates.
 
     The walk runs only where mypy finishes a module: in a build, and in an update for
@@ -162,13 +162,14 @@ def _keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
     target = f"{file.fullname}.{_TARGET}"
     for info in reported:
         info.target = target
-    _reported[file.path] = list(reported)
+    # Added to: the notes of `checks/unresolved_settings` are kept the same way.
+    _reported.setdefault(file.path, []).extend(reported)
 
 
 def _restore(file: MypyFile) -> None:
     """Put back the findings of the other modules' walks that mypy dropped (a dmypy
     update has started: the walk runs for `file`, which changed)."""
-    checker = _checker_for(file)
+    checker = checker_for(file)
     if checker is None:
         return
     table = checker.errors.error_info_map
@@ -180,7 +181,7 @@ def _restore(file: MypyFile) -> None:
         present.extend(missing)
 
 
-def _checker_for(file: MypyFile) -> TypeChecker | None:
+def checker_for(file: MypyFile) -> TypeChecker | None:
     """The checker to report with: the module's own where a hook fired in it, else the
     last one seen. Where none was seen yet in this process (the first modules checked
     call nothing the plugin hooks), the module's own is looked up once among the young
