@@ -225,7 +225,7 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
 
     def switch(key: str) -> bool:
         value = section[key]
-        if isinstance(value, str):  # INI
+        if isinstance(value, str) and where == f"[{INI_SECTION}]":  # TOML has booleans
             value = _INI_BOOLEANS.get(value.lower(), value)
         if not isinstance(value, bool):
             raise fail(key, f"true or false, got {value!r}")
