@@ -18,6 +18,7 @@ Turned off by the `legacy_model_typing` setting (docs/legacy-models.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Final
 
@@ -32,6 +33,9 @@ _COLUMN: Final = "sqlalchemy.sql.schema.Column"
 # Column collections that SQLAlchemy 2.1 wants accessed through `table.c`: the `Never` of
 # class access is meant there.
 _TYPED_COLUMNS: Final = "sqlalchemy.sql._annotated_cols.TypedColumns"
+
+# gate.DEBUG_ENV, not imported from there: the gate loads the whole analysis.
+_DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
 
 Lookup = Callable[[str], "SymbolTableNode | None"]
 ClassAttributeHook = Callable[[AttributeContext], Type]
@@ -50,7 +54,12 @@ class ColumnAccess(dict[str, "ClassAttributeHook | None"]):
         self._memo = memo
 
     def __missing__(self, fullname: str) -> ClassAttributeHook | None:
-        hook, final = column_access_hook(fullname, self._lookup)
+        try:
+            hook, final = column_access_hook(fullname, self._lookup)
+        except Exception:  # code the plugin cannot understand is skipped (gate.guarded)
+            if os.environ.get(_DEBUG_ENV):
+                raise
+            return None
         if final and self._memo:
             self[fullname] = hook
         return hook
