@@ -51,6 +51,7 @@ class SessionConfig:
         "config_file",
         "configured_names",
         "guarded",
+        "legacy_model_typing",
         "marker_stubs",
         "scope_factories",
         "scope_factory_names",
@@ -74,6 +75,7 @@ class SessionConfig:
         baseline: str | None = None,
         session_providers: tuple[str, ...] = (),
         session_owners: tuple[str, ...] = (),
+        legacy_model_typing: bool = True,
     ) -> None:
         self.config_file = config_file
         # Configured session types and scope factories extend the defaults; the name and
@@ -98,6 +100,9 @@ class SessionConfig:
         # Decorators that make a function an entry point that owns its session (a task,
         # a queue worker, a CLI command): fullnames, or short names without a dot.
         self.session_owners: frozenset[str] = frozenset(session_owners)
+        # Class access to a legacy `Column` of a mapped class typed as under SQLAlchemy 2.0
+        # (`legacy_models`, docs/legacy-models.md).
+        self.legacy_model_typing = legacy_model_typing
         # Which classes are session types, by class object (a new object after a dmypy
         # reload is a new key), filled in as classes are met.
         self.session_classes: dict[object, bool] = {}
@@ -121,6 +126,7 @@ class SessionConfig:
             "baseline": self.baseline,
             "session_providers": sorted(self.session_providers),
             "session_owners": sorted(self.session_owners),
+            "legacy_model_typing": self.legacy_model_typing,
         }
 
 
@@ -162,11 +168,21 @@ def _read_ini(path: str, shown: str) -> Mapping[str, object]:
     section: dict[str, object] = {}
     if parser.has_section(INI_SECTION):
         section.update({k: _ini_list(v) for k, v in parser.items(INI_SECTION)})
-        if "baseline" in section:
-            section["baseline"] = parser.get(INI_SECTION, "baseline").strip()
+        for key in _INI_SCALARS:
+            if key in section:
+                section[key] = parser.get(INI_SECTION, key).strip()
     if parser.has_section(INI_GUARDED_SECTION):
         section["guarded"] = {k: _ini_list(v) for k, v in parser.items(INI_GUARDED_SECTION)}
     return section
+
+
+# Keys of the INI section read as one value, not as a list.
+_INI_SCALARS: Final = ("baseline", "legacy_model_typing")
+# How an INI file spells a switch (configparser's words); TOML has its own booleans.
+_INI_BOOLEANS: Final = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
 
 
 def _ini_list(value: str) -> list[str]:
@@ -221,6 +237,14 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
             raise fail(key, "a file path")
         return str(base / value)
 
+    def switch(key: str) -> bool:
+        value = section[key]
+        if isinstance(value, str) and where == f"[{INI_SECTION}]":  # TOML has booleans
+            value = _INI_BOOLEANS.get(value.lower(), value)
+        if not isinstance(value, bool):
+            raise fail(key, f"true or false, got {value!r}")
+        return value
+
     readers: dict[str, Callable[[str], Any]] = {
         "session_types": lambda k: names(k, _is_dotted, "fully qualified class names"),
         "session_param_names": lambda k: names(k, str.isidentifier, "parameter names"),
@@ -231,6 +255,7 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         "marker_stubs": paths,
         "guarded": guarded,
         "baseline": baseline,
+        "legacy_model_typing": switch,
     }
     values: dict[str, Any] = {}
     for key in section:

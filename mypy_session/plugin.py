@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from mypy.nodes import MypyFile
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
+from mypy.plugin import AttributeContext, FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import Type
 
 # Imported for its side effect: it registers the plugin's error codes with mypy, which
@@ -42,7 +42,6 @@ _UNUSED_HOOKS: Final = (
     "get_function_signature_hook",
     "get_method_signature_hook",
     "get_attribute_hook",
-    "get_class_attribute_hook",
     "get_class_decorator_hook",
     "get_metaclass_hook",
     "get_base_class_hook",
@@ -97,6 +96,15 @@ class SessionPlugin(Plugin):
         nothing: dict[str, None] = {}
         for name in _UNUSED_HOOKS:
             setattr(self, name, nothing.get)
+        # Legacy `Column` models under SQLAlchemy 2.1 (`legacy_models`): asked for every
+        # class attribute access, so answered from a memo too, outside the daemon.
+        if not self.config.legacy_model_typing:
+            setattr(self, "get_class_attribute_hook", nothing.get)
+        else:
+            from mypy_session.legacy_models import ColumnAccess
+
+            columns = ColumnAccess(self.lookup_fully_qualified, memo=not self._daemon)
+            setattr(self, "get_class_attribute_hook", columns.__getitem__)
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
@@ -128,6 +136,13 @@ class SessionPlugin(Plugin):
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         """The same for methods (inherited ones too), plus commit() and friends on sessions."""
         return self._gate(fullname)
+
+    def get_class_attribute_hook(
+        self, fullname: str
+    ) -> Callable[[AttributeContext], Type] | None:
+        """`Model.column` of a legacy declarative model, typed `Never` by SQLAlchemy 2.1
+        (`legacy_models`); replaced in `__init__` by the memo or by "none"."""
+        return None
 
     def gate(self) -> Gate | None:
         """The gate, created on first use (it reads the marker stubs)."""

@@ -36,6 +36,8 @@ BAD_TOML = [
     ("guarded value", 'guarded = {"m.C.a" = "m"}', "'guarded': expected for 'm.C.a' a list"),
     ("baseline type", "baseline = 3", "'baseline': expected a file path"),
     ("empty baseline", 'baseline = ""', "'baseline': expected a file path"),
+    ("switch as a string", 'legacy_model_typing = "no"', "'legacy_model_typing': expected true or false, got 'no'"),
+    ("switch as a number", "legacy_model_typing = 0", "'legacy_model_typing': expected true or false, got 0"),
 ]
 
 
@@ -80,6 +82,8 @@ BAD_INI = [
     # INI has no tables: `guarded` is a section of its own, [mypy_session.guarded]
     ("guarded as a key", "guarded = m.C.a", "'guarded': expected a table"),
     ("empty baseline", "baseline =", "'baseline': expected a file path"),
+    ("switch not a word for one", "legacy_model_typing = maybe", "'legacy_model_typing': expected true or false, got 'maybe'"),
+    ("switch as a list", "legacy_model_typing = true, false", "'legacy_model_typing': expected true or false"),
 ]
 
 
@@ -349,8 +353,27 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     assert config.baseline == str((tmp_path / "conf" / "base.json").resolve())
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("pyproject.toml", "[tool.mypy_session]\nlegacy_model_typing = false\n", False),
+        ("pyproject.toml", "[tool.mypy_session]\nlegacy_model_typing = true\n", True),
+        ("mypy.ini", "[mypy_session]\nlegacy_model_typing = False\n", False),
+        ("setup.cfg", "[mypy_session]\nlegacy_model_typing = off\n", False),
+        ("mypy.ini", "[mypy_session]\nlegacy_model_typing = yes\n", True),
+        ("mypy.ini", "[mypy_session]\n", True),
+    ],
+)
+def test_legacy_model_typing_switch(tmp_path: Path, name: str, text: str, expected: bool) -> None:
+    write(tmp_path, {name: text})
+    config = load_config(str(tmp_path / name))
+    assert config.legacy_model_typing is expected
+    assert config.to_json()["legacy_model_typing"] is expected
+
+
 def test_defaults_without_a_config_file() -> None:
     config = load_config(None)
+    assert config.legacy_model_typing is True
     assert config.session_param_names == {"session"}
     assert "sqlalchemy.orm.session.Session" in config.session_types
     assert "session_scope" in config.scope_factory_names
