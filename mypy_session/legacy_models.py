@@ -26,7 +26,7 @@ from mypy.nodes import SymbolTableNode, TypeInfo, Var
 from mypy.plugin import AttributeContext
 from mypy.types import Instance, Type, UninhabitedType, get_proper_type, has_type_vars
 
-from mypy_session import fullnames
+from mypy_session.vocabulary import is_mapped_class
 
 # `Column` and its subclasses; `Named` alone (TypedColumns' annotations) is left alone.
 _COLUMN: Final = "sqlalchemy.sql.schema.Column"
@@ -91,18 +91,10 @@ def column_access_hook(fullname: str, lookup: Lookup) -> tuple[ClassAttributeHoo
 
 def _is_mapped(info: TypeInfo) -> bool:
     """An ORM-mapped class: a declarative base in its MRO, or a class of it with a table
-    (the same rule as `vocabulary.is_mapped_instance`, for a class)."""
-    for base in info.mro:
-        if base.fullname == _TYPED_COLUMNS:
-            return False
-    for base in info.mro:
-        if base.fullname in fullnames.MAPPED_BASES:
-            return True
-        if base.fullname != "builtins.object" and any(
-            name in base.names for name in fullnames.MAPPED_ATTRIBUTES
-        ):
-            return True
-    return False
+    (`vocabulary.is_mapped_class`), except SQLAlchemy 2.1's `TypedColumns`."""
+    if any(base.fullname == _TYPED_COLUMNS for base in info.mro):
+        return False
+    return is_mapped_class(info)
 
 
 class _ColumnType:

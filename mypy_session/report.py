@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 
 from mypy.checker import TypeChecker
 from mypy.errorcodes import ErrorCode
-from mypy.nodes import Context
+from mypy.nodes import Context, FuncItem
 from mypy.plugin import CheckerPluginInterface
 
 from mypy_session.baseline_lines import Placement, line_context, read_lines
@@ -106,10 +106,7 @@ class Reporter:
     ) -> Placement:
         """The entries of `base` placed on the lines of the function being checked (made
         again when dmypy gives the function a new body)."""
-        owner = top_level_function(checker.scope)
-        node: object = owner if owner is not None else checker.tree
-        body = owner.body if owner is not None else checker.tree.defs
-        key = (id(node), base)
+        owner, key, body = _owner(checker, base)
         hit = self._placements.get(key)
         if hit is None or hit[0] is not body:
             lines = read_lines(path)
@@ -124,10 +121,7 @@ class Reporter:
         """How many identical findings precede this one in its function (0 for the first).
         mypy checks a body in order; a deferred function is checked again, and dmypy
         swaps a changed function's body, which starts the count afresh."""
-        owner = top_level_function(checker.scope)
-        node: object = owner if owner is not None else checker.tree
-        body = owner.body if owner is not None else checker.tree.defs
-        key = (id(node), base)
+        _, key, body = _owner(checker, base)
         hit = self._seen.get(key)
         if hit is None or hit[0] is not body:
             hit = self._seen[key] = (body, [])
@@ -136,6 +130,16 @@ class Reporter:
         if where not in positions:
             positions.append(where)
         return positions.index(where)
+
+
+def _owner(checker: TypeChecker, base: str) -> tuple[FuncItem | None, tuple[int, str], object]:
+    """The top-level function being checked (None at module level), the key of `base` in
+    it, and its body (the module's statements at module level): what the per-function
+    memos are keyed and validated by."""
+    owner = top_level_function(checker.scope)
+    node: object = owner if owner is not None else checker.tree
+    body: object = owner.body if owner is not None else checker.tree.defs
+    return owner, (id(node), base), body
 
 
 def _by_base(accepted: frozenset[str], contexts: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]:

@@ -128,12 +128,10 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     failures = _failed.pop(file.path, {})
     if not walk.functions and not failures:
         return
-    checker = checker_for(file)
+    checker = reporting_checker(file)
     if checker is None:
         return
     errors = checker.errors
-    if errors.file != file.path or file.path in errors.ignored_files:
-        return  # library code (or not where mypy is): nothing is reported there
     before = len(errors.error_info_map.get(file.path, ()))
     walk.report(checker, checker.tree is file)
     for function, line in failures.items():
@@ -179,6 +177,18 @@ def _restore(file: MypyFile) -> None:
         present = table.setdefault(path, [])
         missing = [info for info in infos if not any(info is other for other in present)]
         present.extend(missing)
+
+
+def reporting_checker(file: MypyFile) -> TypeChecker | None:
+    """The checker to report in `file` with, once mypy has checked it (`checker_for`);
+    None for library code, or where mypy's errors are not at `file`."""
+    checker = checker_for(file)
+    if checker is None:
+        return None
+    errors = checker.errors
+    if errors.file != file.path or file.path in errors.ignored_files:
+        return None  # library code (or not where mypy is): nothing is reported there
+    return checker
 
 
 def checker_for(file: MypyFile) -> TypeChecker | None:

@@ -298,7 +298,12 @@ def is_mapped_instance(typ: Type | None) -> bool:
         return False
     if proper.type.fullname in _CONTAINERS and len(proper.args) == 1:
         return is_mapped_instance(proper.args[0])
-    for base in proper.type.mro:
+    return is_mapped_class(proper.type)
+
+
+def is_mapped_class(info: TypeInfo) -> bool:
+    """An ORM-mapped class: a declarative base in its MRO, or a class of it with a table."""
+    for base in info.mro:
         if base.fullname in fullnames.MAPPED_BASES:
             return True
         if base.fullname != "builtins.object" and any(

@@ -234,17 +234,26 @@ def test_nothing_skipped_means_zero_counts(tmp_path: Path) -> None:
 # -- a hook that failed ------------------------------------------------------------------
 
 
-def test_a_failed_hook_is_not_pass(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _break_the_commit_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the borrowed-commit check fail as on code it cannot understand, outside debug
+    mode, in this process (skipped where the plugin is compiled and cannot be patched)."""
     from mypy_session import gate
-    from mypy_session.commands import entry
 
     if not gate.__file__ or not gate.__file__.endswith(".py"):
         pytest.skip("the compiled plugin cannot be patched")
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the plugin met code it cannot understand")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MYPY_SESSION_DEBUG", raising=False)  # tests re-raise by default
+    monkeypatch.setattr(gate, "check_borrowed_commit", broken)
+
+
+def test_a_failed_hook_is_not_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mypy_session.commands import entry
 
     write(
         tmp_path,
@@ -262,9 +271,7 @@ def test_a_failed_hook_is_not_pass(
             """,
         },
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MYPY_SESSION_DEBUG", raising=False)  # tests re-raise by default
-    monkeypatch.setattr(gate, "check_borrowed_commit", broken)
+    _break_the_commit_check(tmp_path, monkeypatch)
     status = entry.audit(["--format", "json", "--output-file", "audit.json", "app"])
     assert status == 0, capsys.readouterr()
     data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
@@ -281,14 +288,6 @@ def test_a_failed_hook_is_reported_by_the_code_in_a_plain_run(
 ) -> None:
     from mypy import api
 
-    from mypy_session import gate
-
-    if not gate.__file__ or not gate.__file__.endswith(".py"):
-        pytest.skip("the compiled plugin cannot be patched")
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the plugin met code it cannot understand")
-
     write(
         tmp_path,
         {
@@ -302,9 +301,7 @@ def test_a_failed_hook_is_reported_by_the_code_in_a_plain_run(
             """,
         },
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MYPY_SESSION_DEBUG", raising=False)
-    monkeypatch.setattr(gate, "check_borrowed_commit", broken)
+    _break_the_commit_check(tmp_path, monkeypatch)
     args = ["--no-incremental", "--enable-error-code", "session-not-analysed", "app"]
     out, err, status = api.run(args)
     assert status == 1, out + err

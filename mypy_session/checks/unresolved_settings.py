@@ -17,7 +17,7 @@ from mypy.nodes import Context, MypyFile
 from mypy_session import errorcodes
 from mypy_session.knowledge import Knowledge
 from mypy_session.settings_resolution import SettingsResolution
-from mypy_session.untyped_sessions import checker_for, keep
+from mypy_session.untyped_sessions import keep, reporting_checker
 
 
 def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: Knowledge) -> None:
@@ -25,12 +25,10 @@ def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: K
     found = settings.unresolved_in(file)
     if not found:
         return
-    checker = checker_for(file)
+    checker = reporting_checker(file)
     if checker is None:
         return
     errors = checker.errors
-    if errors.file != file.path or file.path in errors.ignored_files:
-        return  # library code (or not where mypy is): nothing is reported there
     before = len(errors.error_info_map.get(file.path, ()))
     config_file = knowledge.config.config_file
     shown = os.path.basename(config_file) if config_file else "configuration"
