@@ -117,15 +117,16 @@ class Gate:
         owner, _, method = fullname.rpartition(".")
         if method in knowledge.config.commit_methods and self._is_session_class(owner):
             return functools.partial(_on_commit, method=method, knowledge=knowledge)
-        callee = self._callee(fullname, node)
         if may_hide(node):
             # An untyped decorator: its application gets a type mypy runs hooks for.
             kind = knowledge.decorators.kind_of(node.fullname or fullname)
             if kind is not None:
+                callee = self._callee(fullname, node)
                 return functools.partial(_on_decorator, kind=kind, callee=callee, knowledge=knowledge)
         if knowledge.fact_deps is not None and knowledge.defined_in_project(node.fullname or fullname):
             # dmypy: decide at the call, where the target that depends on it is known.
             return functools.partial(_on_daemon_call, gate=self, fullname=fullname, node=node)
+        callee = self._callee(fullname, node)
         if callee is None:
             return None
         return functools.partial(_on_call, callee=callee, knowledge=knowledge)
