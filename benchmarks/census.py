@@ -238,7 +238,10 @@ def _group(sites: list[Site]) -> dict[str, list[Site]]:
 
 
 def _remove(source: str, sites: list[Site]) -> str:
-    """The source without each site's keyword argument and one comma next to it."""
+    """The source without each site's keyword argument and one comma next to it, on the
+    keyword's own lines: no line break is removed, so every later site keeps its line
+    number (mypy reports at the call's line, and the verdict is read there). A keyword
+    alone on its line after `a,` leaves `f(a,\\n)`, which is valid Python."""
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
@@ -253,13 +256,13 @@ def _remove(source: str, sites: list[Site]) -> str:
     for site in sorted(sites, key=lambda s: s.start, reverse=True):
         start, end = offset(site.start), offset(site.end)
         before = start - 1
-        while before >= 0 and text[before] in " \t\r\n":
+        while before >= 0 and text[before] in " \t":
             before -= 1
         if before >= 0 and text[before] == ",":
             start = before
         else:
             after = end
-            while after < len(text) and text[after] in " \t\r\n":
+            while after < len(text) and text[after] in " \t":
                 after += 1
             if after < len(text) and text[after] == ",":
                 end = after + 1

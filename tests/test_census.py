@@ -69,3 +69,35 @@ def test_batches_hold_one_site_per_function_and_line(tmp_path: Path) -> None:
     ]
     census._plan(two_functions, per_function=True)
     assert [s.batch for s in two_functions] == [0, 0, 1]
+
+
+MULTILINE = textwrap.dedent(
+    """
+    def f(session):
+        get(
+            1,
+            session=session
+        )
+        get(1,
+            session=session)
+        get(
+            session=session,
+            x=1,
+        )
+        get(1, session=session)
+    """
+).lstrip()
+
+
+def test_removals_keep_every_line_where_it_was(tmp_path: Path) -> None:
+    # A keyword on its own line after `1,` once took the line break with the comma, so
+    # every later site of the file was read one line too high (and counted as missed).
+    (tmp_path / "m.py").write_text(MULTILINE, encoding="utf-8")
+    sites = census._sites(tmp_path, tmp_path / "m.py", frozenset({"session"}))
+    assert [s.line for s in sites] == [2, 6, 8, 12]
+    for chosen in ([sites[0]], [sites[1]], sites):
+        edited = census._remove(MULTILINE, chosen)
+        compile(edited, "m.py", "exec")
+        assert edited.count("\n") == MULTILINE.count("\n")
+        assert edited.splitlines()[11].strip().startswith("get(1")
+    assert "session" not in census._remove(MULTILINE, sites).split(":", 1)[1]
