@@ -16,10 +16,12 @@ a user would, the script
    function per batch) and runs mypy once per batch, with the cache of the previous run,
    restoring the files after each batch;
 5. classifies each site: *required* when mypy itself reports the call without it
-   (``call-arg``: the callee's session parameter has no default and mypy sees it),
-   *ambiguous* when the unmodified code already has a finding of the plugin on that
-   line, else *optional*; and *reported* when the modified run has a new finding of the
-   plugin on that line.
+   (``call-arg``, or ``call-overload`` when no overload item is left: the callee's
+   session parameter has no default and mypy sees it), *ambiguous* when the unmodified
+   code already has a finding of the plugin on that line, *splat* when the call also
+   passes ``*args`` or ``**kwargs`` (SPEC section 4: forwarding through a splat is never
+   flagged, so the keyword is not removed), else *optional*; and *reported* when the
+   modified run has a new finding of the plugin on that line.
 
 Recall is reported / optional. Every site is written out with its verdict, so that the
 misses can be read. Usage::
@@ -46,6 +48,8 @@ from pathlib import Path
 
 ERROR = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): error: (?P<message>.*?)  \[(?P<code>[a-z-]+)\]$")
 PLUGIN_CODE = re.compile(r"^(session-[a-z-]+|service-boundary)$")
+# mypy's own errors for a call that lacks a required argument.
+REQUIRED_CODES = frozenset(("call-arg", "call-overload"))
 
 
 @dataclass
@@ -59,7 +63,8 @@ class Site:
     start: tuple[int, int] = (0, 0)  # (line, column) of the text to remove
     end: tuple[int, int] = (0, 0)
     batch: int = -1
-    verdict: str = ""  # reported, missed, required, ambiguous
+    verdict: str = ""  # reported, missed, required, ambiguous, splat
+    splat: bool = False  # the call passes *args or **kwargs too
     finding: str = ""
 
 
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline = mypy()
     census.baseline = [f"{e['path']}:{e['line']}: {e['message']}  [{e['code']}]" for e in baseline if PLUGIN_CODE.match(e["code"])]
     flagged = {(e["path"], int(e["line"])) for e in baseline if PLUGIN_CODE.match(e["code"])}
-    before_call_arg = {(e["path"], int(e["line"])) for e in baseline if e["code"] == "call-arg"}
+    before_call_arg = {(e["path"], int(e["line"])) for e in baseline if e["code"] in REQUIRED_CODES}
 
     for path in _python_files(tree, args.paths):
         census.sites.extend(_sites(tree, path, frozenset(args.names)))
@@ -129,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     for site in census.sites:
         if (site.path, site.line) in flagged:
             site.verdict = "ambiguous"
+        elif site.splat:
+            site.verdict = "splat"
         else:
             by_batch[site.batch].append(site)
     for number in sorted(by_batch):
@@ -153,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         for site in sites:
             here = at.get((site.path, site.line), [])
             plugin = [e for e in here if PLUGIN_CODE.match(e["code"])]
-            if any(e["code"] == "call-arg" for e in here) and (site.path, site.line) not in before_call_arg:
+            if any(e["code"] in REQUIRED_CODES for e in here) and (site.path, site.line) not in before_call_arg:
                 site.verdict = "required"
             elif plugin:
                 site.verdict = "reported"
@@ -204,6 +211,8 @@ def _sites(tree: Path, path: Path, names: frozenset[str]) -> list[Site]:
                                 text=ast.get_source_segment(source, keyword) or "",
                                 start=(keyword.lineno, keyword.col_offset),
                                 end=(keyword.end_lineno or keyword.lineno, keyword.end_col_offset or 0),
+                                splat=any(isinstance(a, ast.Starred) for a in child.args)
+                                or any(k.arg is None for k in child.keywords),
                             )
                         )
             visit(child, function)
@@ -296,7 +305,8 @@ def _write(census: Census, out: Path) -> None:
         f"# Census: {census.src} ({' '.join(census.paths)})",
         "",
         f"- forwarding sites: {len(census.sites)}; batches: {census.batches}; {census.seconds} s",
-        f"- required (mypy's own call-arg without it): {counts['required']}",
+        f"- required (mypy's own call-arg / call-overload without it): {counts['required']}",
+        f"- splat (the call passes *args / **kwargs too: forwarded, SPEC section 4): {counts['splat']}",
         f"- ambiguous (a finding on the line before any removal): {counts['ambiguous']}",
         f"- optional: {optional}; reported: {counts['reported']}; missed: {counts['missed']}",
         f"- **recall: {recall:.1%}**",

@@ -101,3 +101,19 @@ def test_removals_keep_every_line_where_it_was(tmp_path: Path) -> None:
         assert edited.count("\n") == MULTILINE.count("\n")
         assert edited.splitlines()[11].strip().startswith("get(1")
     assert "session" not in census._remove(MULTILINE, sites).split(":", 1)[1]
+
+
+def test_calls_with_a_splat_are_marked_and_overload_errors_count_as_required(tmp_path: Path) -> None:
+    source = textwrap.dedent(
+        """
+        def f(session, *args, **kwargs):
+            get(session=session, **kwargs)
+            get(*args, session=session)
+            get(1, session=session)
+        """
+    ).lstrip()
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    sites = census._sites(tmp_path, tmp_path / "m.py", frozenset({"session"}))
+    assert [(s.line, s.splat) for s in sites] == [(2, True), (3, True), (4, False)]
+    # No overload item left once the session is gone: mypy's own error, as call-arg is.
+    assert census.REQUIRED_CODES == {"call-arg", "call-overload"}
