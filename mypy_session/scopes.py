@@ -653,8 +653,19 @@ FAILED: Final = "*failed transaction*"
 
 
 def _is_db_error(typ: Expression) -> bool:
-    """An exception class (or a tuple of them) from `sqlalchemy.exc`."""
+    """An exception class (or a tuple of them) from `sqlalchemy.exc`, other than those a
+    result raises about its rows (`scalar_one()` found none or several): they leave the
+    transaction usable, and rucio's `except NoResultFound: Model(...).save(session=session)`
+    goes on with it."""
     items = typ.items if isinstance(typ, TupleExpr) else [typ]
     return any(
-        isinstance(item, RefExpr) and item.fullname.startswith("sqlalchemy.exc.") for item in items
+        isinstance(item, RefExpr)
+        and item.fullname.startswith("sqlalchemy.exc.")
+        and item.fullname not in _RESULT_ERRORS
+        for item in items
     )
+
+
+_RESULT_ERRORS: Final = frozenset(
+    ("sqlalchemy.exc.NoResultFound", "sqlalchemy.exc.MultipleResultsFound")
+)
