@@ -41,6 +41,7 @@ from mypy.nodes import (
     GDEF,
     Block,
     CallExpr,
+    ClassDef,
     Decorator,
     Expression,
     FuncDef,
@@ -76,7 +77,18 @@ PROVIDER: Final = "provider"
 # A factory: `@with_session(expire_on_commit=False)` returns the decorator.
 TRANSPARENT_FACTORY: Final = "transparent()"
 PROVIDER_FACTORY: Final = "provider()"
-PROVIDERS: Final = frozenset((PROVIDER, PROVIDER_FACTORY))
+# Either, by the call: `def count_it(self, original_function=None)` returns
+# `_decorator(original_function)` when given the function (`@METRICS.count_it`) and
+# `_decorator` otherwise (`@METRICS.count_it()`), as rucio's metrics decorators do.
+TRANSPARENT_EITHER: Final = "transparent?"
+PROVIDER_EITHER: Final = "provider?"
+PROVIDERS: Final = frozenset((PROVIDER, PROVIDER_FACTORY, PROVIDER_EITHER))
+_AS_PROVIDER: Final = {
+    TRANSPARENT_FACTORY: PROVIDER_FACTORY,
+    PROVIDER_FACTORY: PROVIDER_FACTORY,
+    TRANSPARENT_EITHER: PROVIDER_EITHER,
+    PROVIDER_EITHER: PROVIDER_EITHER,
+}
 
 STORE: Final = "__mypy_session_decorators__"
 # The fallback of the callable a transparent decorator's application gets (see above).
@@ -112,7 +124,7 @@ class Decorators:
             return self._kinds[fullname]
         kind = self._found(fullname)
         if self._configured(fullname) and kind not in PROVIDERS:
-            kind = PROVIDER_FACTORY if kind == TRANSPARENT_FACTORY else PROVIDER
+            kind = _AS_PROVIDER.get(kind or "", PROVIDER)
         if not self._daemon:
             self._kinds[fullname] = kind
         return kind
@@ -134,9 +146,9 @@ class Decorators:
             if file.is_cache_skeleton or STORE in file.names:
                 kind = self._read_store(name, file).get(relative)
             else:
-                sym = file.names.get(relative)
-                if sym is not None and isinstance(sym.node, FuncDef):
-                    kind = classify(sym.node, self.config)
+                func = _defined(file, relative)
+                if func is not None:
+                    kind = classify(func, self.config)
         return kind
 
     def provider_of(self, func: Decorator) -> str | None:
@@ -155,11 +167,10 @@ class Decorators:
         serialized with it (see `knowledge.Knowledge.prepare`, which calls this)."""
         file.names.pop(STORE, None)
         kinds: dict[str, str] = {}
-        for defn in file.defs:
-            if isinstance(defn, FuncDef):
-                kind = classify(defn, self.config)
-                if kind is not None:
-                    kinds[defn.name] = kind
+        for name, func in _decorator_candidates(file):
+            kind = classify(func, self.config)
+            if kind is not None:
+                kinds[name] = kind
         if not kinds:
             return
         modules = self._modules()
@@ -190,6 +201,30 @@ class Decorators:
         return kinds
 
 
+def _defined(file: MypyFile, relative: str) -> FuncDef | None:
+    """The function `relative` names in the module: `deco`, or a method `Class.deco`."""
+    owner, _, name = relative.rpartition(".")
+    names = file.names
+    if owner:
+        sym = names.get(owner)
+        if sym is None or not isinstance(sym.node, TypeInfo) or "." in owner:
+            return None
+        names = sym.node.names
+    found = names.get(name)
+    return found.node if found is not None and isinstance(found.node, FuncDef) else None
+
+
+def _decorator_candidates(file: MypyFile) -> Iterator[tuple[str, FuncDef]]:
+    """The module's functions and its classes' methods (`MetricManager.count_it`)."""
+    for defn in file.defs:
+        if isinstance(defn, FuncDef):
+            yield defn.name, defn
+        elif isinstance(defn, ClassDef):
+            for stmt in defn.defs.body:
+                if isinstance(stmt, FuncDef) and not stmt.is_static and not stmt.is_class:
+                    yield f"{defn.name}.{stmt.name}", stmt
+
+
 # -- the decorator's body ----------------------------------------------------------------
 
 
@@ -198,10 +233,19 @@ def classify(func: FuncDef, config: SessionConfig, *, nested: bool = False) -> s
     either, or None (anything else). Typed decorators are classified too: a typed provider
     still opens a scope when called without a session; only the hook's type needs an
     untyped one (`hidden_signature`)."""
-    target = func.arguments[0].variable if func.arguments else None
+    first = 1 if func.info is not FUNC_NO_INFO and not func.is_static else 0  # a method's self
+    target = func.arguments[first].variable if len(func.arguments) > first else None
     defs = {stmt.name: stmt for stmt in _nested_defs(func.body)}
     kinds: set[str] = set()
     for expr in _returned(func.body):
+        applied = _applied(expr, target, defs)
+        if applied is not None:
+            # `return _decorator(original_function)`: what that decorator makes of it.
+            inner = classify(applied, config, nested=True) if not nested else None
+            if inner not in (TRANSPARENT, PROVIDER):
+                return None
+            kinds.add(inner)
+            continue
         if not isinstance(expr, NameExpr):
             return None
         if target is not None and expr.node is target:
@@ -220,9 +264,25 @@ def classify(func: FuncDef, config: SessionConfig, *, nested: bool = False) -> s
         if kind is None:
             return None
         kinds.add(kind)
+    if kinds == {TRANSPARENT, TRANSPARENT_FACTORY}:
+        return TRANSPARENT_EITHER
+    if kinds == {PROVIDER, PROVIDER_FACTORY}:
+        return PROVIDER_EITHER
     if len(kinds) != 1:
         return None
     return kinds.pop()
+
+
+def _applied(expr: Expression | None, target: Var | None, defs: dict[str, FuncDef]) -> FuncDef | None:
+    """The nested decorator `expr` applies to the decorated function, if it is
+    `_decorator(target)`."""
+    if not isinstance(expr, CallExpr) or target is None or not isinstance(expr.callee, NameExpr):
+        return None
+    inner = defs.get(expr.callee.name)
+    if inner is None or len(expr.args) != 1 or expr.arg_kinds != [ARG_POS]:
+        return None
+    arg = expr.args[0]
+    return inner if isinstance(arg, NameExpr) and arg.node is target else None
 
 
 def _nested_defs(block: Block) -> Iterator[FuncDef]:
@@ -287,9 +347,10 @@ def _wrapper_kind(wrapper: FuncDef, target: Var, config: SessionConfig) -> str |
 
 
 def may_hide(node: object) -> bool:
-    """Can applying this function leave mypy with `Any` (a module-level function without a
-    return annotation, or `-> Any`)? Only those get the hook below."""
-    if not isinstance(node, FuncDef) or node.info is not FUNC_NO_INFO:
+    """Can applying this function leave mypy with `Any` (a module-level function or an
+    instance method without a return annotation, or `-> Any`)? Only those get the hook
+    below."""
+    if not isinstance(node, FuncDef) or node.is_static or node.is_class:
         return False
     if node.type is None:
         return True
@@ -303,6 +364,10 @@ def hidden_signature(ctx: FunctionContext | MethodContext, kind: str) -> Type:
     if not isinstance(get_proper_type(ctx.default_return_type), AnyType):
         return ctx.default_return_type  # typed somewhere mypy sees: keep mypy's answer
     hidden = _hidden_callable(ctx)
+    if kind in (TRANSPARENT_EITHER, PROVIDER_EITHER):
+        # Applied to the function (`@count_it`), or called for a decorator (`@count_it()`).
+        given = ctx.arg_types[0] if ctx.arg_types else []
+        kind = TRANSPARENT if given else TRANSPARENT_FACTORY
     if kind in (TRANSPARENT_FACTORY, PROVIDER_FACTORY):
         anything = AnyType(TypeOfAny.implementation_artifact)
         function = ctx.api.named_generic_type("builtins.function", [])

@@ -152,6 +152,8 @@ def _argument(
         if name is not None and name in callee.params:
             break
     else:  # an overload item or a bound signature without the parameter
+        if callee.by_overload:  # the item chosen because nothing was passed for it
+            return min(callee.params), NOTHING, ""
         return None
     args = ctx.args[index]
     if not args:

@@ -44,6 +44,7 @@ from mypy_session.vocabulary import (
     behind_decorator,
     display_name,
     is_session_class,
+    session_optional_by_overload,
     session_params_of,
 )
 
@@ -149,11 +150,14 @@ class Gate:
         if params and behind_decorator(node):
             # mypy checks no argument of such a call: every session parameter is optional.
             behind = tuple((name, index) for name, _, index in params)
+        by_overload = bool(params) and session_optional_by_overload(node, knowledge.config)
         return Callee(
             display=display_name(fullname, node),
             params=frozenset(name for name, _, _ in params),
             optional=frozenset(
-                name for name, has_default, _ in params if has_default or behind is not None
+                name
+                for name, has_default, _ in params
+                if has_default or behind is not None or by_overload
             ),
             marker=marker,
             opener=opener,
@@ -161,6 +165,7 @@ class Gate:
             deferred=opens is not None and _is_generator(node),
             fullname=defined,
             behind=behind,
+            by_overload=by_overload,
         )
 
     def _is_session_class(self, fullname: str) -> bool:

@@ -127,7 +127,7 @@ class Callee:
 
     __slots__ = (
         "display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname",
-        "behind",
+        "behind", "by_overload",
     )
 
     def __init__(
@@ -141,6 +141,7 @@ class Callee:
         deferred: bool = False,
         fullname: str = "",
         behind: tuple[tuple[str, int], ...] | None = None,
+        by_overload: bool = False,
     ) -> None:
         self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
         self.params = params  # names of its session parameters
@@ -153,12 +154,15 @@ class Callee:
         # Behind a decorator that hides its signature: (name, position) of each session
         # parameter of the function under it, to match the call's own arguments against.
         self.behind = behind
+        # An overload with items without the session parameter: a call matched to one of
+        # them passes nothing for it (`session_optional_by_overload`).
+        self.by_overload = by_overload
 
     def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
         """A copy with `opener` and `opens` replaced (the call site knows better)."""
         return Callee(
             self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
-            self.fullname, self.behind,
+            self.fullname, self.behind, self.by_overload,
         )
 
 
@@ -178,6 +182,17 @@ def session_params_of(node: SymbolNode | None, config: SessionConfig) -> list[tu
         init = _constructor(node)
         return _params_of_node(init, config, skip_first=True) if init is not None else []
     return _params_of_node(node, config, skip_first=_is_method(node))
+
+
+def session_optional_by_overload(node: SymbolNode | None, config: SessionConfig) -> bool:
+    """An overload some of whose items take a session parameter and some do not (rucio's
+    `get_rse_attribute(rse_id, key)` beside `get_rse_attribute(rse_id, key, *,
+    session)`): the overload makes the session optional, whatever each item declares."""
+    if not isinstance(node, OverloadedFuncDef) or len(node.items) < 2:
+        return False
+    skip_first = _is_method(node)
+    having = [bool(_params_of_node(item, config, skip_first=skip_first)) for item in node.items]
+    return any(having) and not all(having)
 
 
 def hides_signature(typ: Type | None) -> bool:

@@ -121,3 +121,63 @@ def test_cold_warm_and_caller_against_cached_modules(tmp_path: Path) -> None:
     assert not any("lookup" in line for line in warm), warm
     shutil.rmtree(tmp_path / ".mypy_cache")
     assert findings(tmp_path) == warm
+
+
+METHOD_DECORATOR = {
+    "mypy.ini": "[mypy]\nplugins = mypy_session.plugin\ncheck_untyped_defs = True\n",
+    "app/__init__.py": "",
+    "app/monitor.py": """
+        from functools import wraps
+
+        class MetricManager:
+            def count_it(self, original_function=None):
+                def _decorator(func):
+                    @wraps(func)
+                    def _wrapper(*args, **kwargs):
+                        return func(*args, **kwargs)
+                    return _wrapper
+                if original_function:
+                    return _decorator(original_function)
+                return _decorator
+
+        METRICS = MetricManager()
+    """,
+    "app/services.py": """
+        from typing import Optional
+        from sqlalchemy.orm import Session
+        from app.monitor import METRICS
+
+        @METRICS.count_it
+        def lookup(key: int, session: Optional[Session] = None) -> int:
+            return key
+    """,
+    "app/caller.py": """
+        from sqlalchemy.orm import Session
+        from app.services import lookup
+
+        def restock(session: Session) -> None:
+            lookup(1)
+            lookup(1, session=session)
+    """,
+}
+
+
+def test_method_decorator_kind_from_the_cache(tmp_path: Path) -> None:
+    # rucio's `@METRICS.count_it`: an untyped method that applies a nested decorator to
+    # the function; its kind is stored with monitor.py under "MetricManager.count_it".
+    write(tmp_path, METHOD_DECORATOR)
+    cold = findings(tmp_path)
+    assert [line.split(": error:")[0] for line in cold] == ["app/caller.py:5"]
+    assert findings(tmp_path) == cold  # warm
+    # services.py is checked again against monitor.py from the cache.
+    services = METHOD_DECORATOR["app/services.py"] + """
+        @METRICS.count_it
+        def added(key: int, session: Optional[Session] = None) -> int:
+            return key
+
+        def uses(session: Session) -> None:
+            added(1)
+    """
+    write(tmp_path, {"app/services.py": services})
+    edited = findings(tmp_path)
+    assert sorted(f.split(": error:")[0] for f in edited) == ["app/caller.py:5", "app/services.py:14"]
