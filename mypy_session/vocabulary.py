@@ -209,7 +209,10 @@ def hides_signature(typ: Type | None) -> bool:
 
 def behind_decorator(node: SymbolNode | None) -> bool:
     """Is `node` a function whose decorator hides its signature (so a call's arguments
-    must be matched against the function under it, not against what mypy sees)?"""
+    must be matched against the function under it, not against what mypy sees)? For a
+    class, its constructor (rucio's `@read_session def __init__(self, ..., *, session)`)."""
+    if isinstance(node, TypeInfo):
+        node = _constructor(node)
     return isinstance(node, Decorator) and hides_signature(node.var.type)
 
 
