@@ -44,10 +44,12 @@ from mypy.nodes import (
     ClassDef,
     Decorator,
     Expression,
+    ExpressionStmt,
     FuncDef,
     IfStmt,
     MypyFile,
     NameExpr,
+    RaiseStmt,
     RefExpr,
     ReturnStmt,
     Statement,
@@ -286,11 +288,17 @@ def _applied(expr: Expression | None, target: Var | None, defs: dict[str, FuncDe
 
 
 def _nested_defs(block: Block) -> Iterator[FuncDef]:
+    """Functions defined in the block, also under an `if` (one wrapper per branch)."""
     for stmt in block.body:
         if isinstance(stmt, FuncDef):
             yield stmt
         elif isinstance(stmt, Decorator):
             yield stmt.func
+        elif isinstance(stmt, IfStmt):
+            for body in stmt.body:
+                yield from _nested_defs(body)
+            if stmt.else_body is not None:
+                yield from _nested_defs(stmt.else_body)
 
 
 def _returned(block: Block) -> Iterator[Expression | None]:
@@ -323,6 +331,10 @@ def _wrapper_kind(wrapper: FuncDef, target: Var, config: SessionConfig) -> str |
     kwargs = next((arg.variable for arg in wrapper.arguments if arg.kind == ARG_STAR2), None)
     if kwargs is None:
         return None
+    if _only_raises(wrapper.body):
+        # rucio's `policy_filter`: the function itself, or a stand-in that takes anything
+        # and raises (`def raise_funct(*args, **kwargs): raise UndefinedPolicy`).
+        return TRANSPARENT
     names = config.session_param_names
     calls_target = provides = False
     for expr in get_subexpressions(wrapper.body):
@@ -341,6 +353,15 @@ def _wrapper_kind(wrapper: FuncDef, target: Var, config: SessionConfig) -> str |
     if not calls_target:
         return None
     return PROVIDER if provides else TRANSPARENT
+
+
+def _only_raises(block: Block) -> bool:
+    """A body that raises and does nothing else (a docstring aside)."""
+    body = [
+        stmt for stmt in block.body
+        if not (isinstance(stmt, ExpressionStmt) and isinstance(stmt.expr, StrExpr))
+    ]
+    return len(body) == 1 and isinstance(body[0], RaiseStmt)
 
 
 # -- the hook at the decorator's application -----------------------------------------------
