@@ -13,6 +13,7 @@ from typing import Any, Final, TypeVar, cast
 
 from mypy.checker import TypeChecker
 from mypy.nodes import (
+    CallExpr,
     Decorator,
     FuncDef,
     MypyFile,
@@ -25,6 +26,7 @@ from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
 from mypy_session import fullnames, held, nested_functions, scopes, untyped_sessions
+from mypy_session.callable_wrappers import wrapped_function, wraps_calls
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
 from mypy_session.checks.detached import check_detached_return, check_detached_use
@@ -89,6 +91,7 @@ class Gate:
         self.lookup_fully_qualified = lookup
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
         self.settings = SettingsResolution(config, modules)
+        self._wrapped: dict[str, Callee | None] = {}  # see wrapped_callee
         self.knowledge.on_new_module = self.refresh
         self.refresh()
 
@@ -97,6 +100,7 @@ class Gate:
         adds a name, what was decided by name is decided again."""
         if self.settings.refresh():
             self.knowledge.settings_changed()
+            self._wrapped.clear()
             self._forget_hooks()
 
     def store(self, module_id: str) -> None:
@@ -116,6 +120,9 @@ class Gate:
         if node is None:
             return None
         owner, _, method = fullname.rpartition(".")
+        if method == "__call__" and self._wraps_calls(owner):
+            # `@lru_cache` / `@cached(...)` objects: the function is found at the call.
+            return functools.partial(_on_wrapper_call, gate=self)
         if method in knowledge.config.commit_methods and self._is_session_class(owner):
             return functools.partial(_on_commit, method=method, knowledge=knowledge)
         if may_hide(node):
@@ -132,7 +139,21 @@ class Gate:
             return None
         return functools.partial(_on_call, callee=callee, knowledge=knowledge)
 
-    def _callee(self, fullname: str, node: SymbolNode) -> Callee | None:
+    def _wraps_calls(self, owner: str) -> bool:
+        sym = self.lookup_fully_qualified(owner) if owner else None
+        return sym is not None and isinstance(sym.node, TypeInfo) and wraps_calls(sym.node)
+
+    def wrapped_callee(self, func: Decorator) -> Callee | None:
+        """The callee a wrapper object's call reaches (`callable_wrappers`), memoized."""
+        fullname = func.fullname
+        if not self.knowledge.daemon and fullname in self._wrapped:
+            return self._wrapped[fullname]
+        callee = self._callee(fullname, func, hidden=True)
+        if not self.knowledge.daemon:
+            self._wrapped[fullname] = callee
+        return callee
+
+    def _callee(self, fullname: str, node: SymbolNode, *, hidden: bool = False) -> Callee | None:
         knowledge = self.knowledge
         defined = node.fullname or fullname
         params = session_params_of(node, knowledge.config)
@@ -147,7 +168,7 @@ class Gate:
         if not params and not opener and opens is None:
             return None
         behind = None
-        if params and behind_decorator(node):
+        if params and (hidden or behind_decorator(node)):
             # mypy checks no argument of such a call: every session parameter is optional.
             behind = tuple((name, index) for name, _, index in params)
         by_overload = bool(params) and session_optional_by_overload(node, knowledge.config)
@@ -246,6 +267,23 @@ def _on_daemon_call(ctx: _Ctx, *, gate: Gate, fullname: str, node: SymbolNode) -
 
     def work() -> None:
         callee = gate._callee(fullname, node)
+        if callee is not None:
+            _check_call(ctx, callee, knowledge)
+
+    return _safely(ctx, knowledge, work)
+
+
+def _on_wrapper_call(ctx: MethodContext, *, gate: Gate) -> Type:
+    """A call of a wrapper object (`callable_wrappers`): the checks of a call of the
+    function it wraps, where the called expression names one."""
+    knowledge = gate.knowledge
+
+    def work() -> None:
+        call = ctx.context
+        if not isinstance(call, CallExpr):
+            return
+        func = wrapped_function(call, cast(TypeChecker, ctx.api))
+        callee = gate.wrapped_callee(func) if func is not None else None
         if callee is not None:
             _check_call(ctx, callee, knowledge)
 
