@@ -25,6 +25,7 @@ from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Instance, Type, get_proper_type
 
 from mypy_session.compat import current_function, top_level_function
+from mypy_session.conditional_openers import ruled_out_by_call
 from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
@@ -98,6 +99,10 @@ def call_site(
     if callee.deferred and not iterated_here(_container(api), call):
         # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
         # opens, runs only when it is iterated, after this function has moved on.
+        callee = callee.changed(opener=callee.opener, opens=None)
+    if callee.when is not None and ruled_out_by_call(callee.when, call, api.lookup_type_or_none):
+        # It opens only on branches this call's own arguments rule out (`get_client()`
+        # without `account`): `conditional_openers`.
         callee = callee.changed(opener=callee.opener, opens=None)
     in_own_transaction = (callee.opener or callee.opens is not None) and _marked_own(api, knowledge)
     opener_text = ""

@@ -140,9 +140,10 @@ class Gate:
         else:
             marker = knowledge.marker_of(defined)
             opener = marker == fullnames.OPENER or knowledge.is_opener(fullname)
-        opens = None
+        opens = when = None
         if not params and not opener and marker != fullnames.OWN:
-            opens = knowledge.summary(defined).opens
+            summary = knowledge.summary(defined)
+            opens, when = summary.opens, summary.when
         if not params and not opener and opens is None:
             return None
         behind = None
@@ -161,6 +162,7 @@ class Gate:
             deferred=opens is not None and _is_generator(node),
             fullname=defined,
             behind=behind,
+            when=when,
         )
 
     def _is_session_class(self, fullname: str) -> bool:

@@ -127,7 +127,7 @@ class Callee:
 
     __slots__ = (
         "display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname",
-        "behind",
+        "behind", "when",
     )
 
     def __init__(
@@ -141,6 +141,7 @@ class Callee:
         deferred: bool = False,
         fullname: str = "",
         behind: tuple[tuple[str, int], ...] | None = None,
+        when: tuple[tuple[tuple[str, int, str], ...], ...] | None = None,
     ) -> None:
         self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
         self.params = params  # names of its session parameters
@@ -153,12 +154,14 @@ class Callee:
         # Behind a decorator that hides its signature: (name, position) of each session
         # parameter of the function under it, to match the call's own arguments against.
         self.behind = behind
+        # `opens` only on these branches of its parameters (`conditional_openers`).
+        self.when = when
 
     def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
         """A copy with `opener` and `opens` replaced (the call site knows better)."""
         return Callee(
             self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
-            self.fullname, self.behind,
+            self.fullname, self.behind, self.when,
         )
 
 
