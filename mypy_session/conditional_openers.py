@@ -305,7 +305,7 @@ def _in_block(
         if not ((stmt.line, stmt.column) <= target <= end) and (stmt.line, stmt.column) < target:
             # An `if` before the target that always leaves: what follows is its negation.
             if isinstance(stmt, IfStmt) and stmt.else_body is None and len(stmt.expr) == 1:
-                if _always_exits(stmt.body[0].body):
+                if always_exits(stmt.body[0].body):
                     after += _conditions(stmt.expr[0], params, negated=True)
             continue
         if (stmt.line, stmt.column) > target:
@@ -322,7 +322,7 @@ def _in_block(
                     negated = _conditions(stmt.expr[0], params, negated=True)
                 return _in_block(stmt.else_body.body, target, here + negated, params)
             return here
-        for body in _blocks(stmt):
+        for body in blocks_of(stmt):
             if _contains(body, target):
                 found = _in_block(body.body, target, here, params)
                 return found if found is not None else here
@@ -339,7 +339,7 @@ def _contains(block: Block, target: tuple[int, int]) -> bool:
     return (first.line, first.column) <= target <= (end_line, 1 << 30)
 
 
-def _blocks(stmt: Statement) -> list[Block]:
+def blocks_of(stmt: Statement) -> list[Block]:
     if isinstance(stmt, Block):
         return [stmt]
     if isinstance(stmt, (WhileStmt, ForStmt)):
@@ -355,14 +355,14 @@ def _blocks(stmt: Statement) -> list[Block]:
     return []
 
 
-def _always_exits(stmts: Sequence[Statement]) -> bool:
+def always_exits(stmts: Sequence[Statement]) -> bool:
     if not stmts:
         return False
     last = stmts[-1]
     if isinstance(last, (ReturnStmt, RaiseStmt)):
         return True
     if isinstance(last, IfStmt) and last.else_body is not None:
-        return all(_always_exits(b.body) for b in last.body) and _always_exits(last.else_body.body)
+        return all(always_exits(b.body) for b in last.body) and always_exits(last.else_body.body)
     return False
 
 

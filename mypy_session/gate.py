@@ -24,7 +24,14 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
-from mypy_session import fullnames, held, nested_functions, scopes, untyped_sessions
+from mypy_session import (
+    escaping_objects,
+    fullnames,
+    held,
+    nested_functions,
+    scopes,
+    untyped_sessions,
+)
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
 from mypy_session.checks.detached import check_detached_return, check_detached_use
@@ -85,6 +92,7 @@ class Gate:
         held.forget()
         nested_functions.forget()
         untyped_sessions.forget()
+        escaping_objects.forget()
         self.lookup_fully_qualified = lookup
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
         self.settings = SettingsResolution(config, modules)
@@ -191,6 +199,7 @@ class Gate:
         then the settings' entries that name nothing in it (`settings_resolution`)."""
         self.refresh()
         untyped_sessions.check_module(file, self.knowledge)
+        escaping_objects.check_module(file, untyped_sessions.reporting_checker(file), self.knowledge)
         report_unresolved(file, self.settings, self.knowledge)
 
     def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:
