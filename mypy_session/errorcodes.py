@@ -50,9 +50,8 @@ SESSION_CALLEE_OPENS_SCOPE: Final = ErrorCode(
 )
 SESSION_DETACHED_RETURN: Final = ErrorCode(
     "session-detached-return",
-    "Check that no ORM object is returned out of a scope the function closes",
+    "Check that no ORM object is handed out of a scope the function opened and closes",
     CATEGORY,
-    default_enabled=False,
 )
 SESSION_MISSING_PARAM: Final = ErrorCode(
     "session-missing-param",

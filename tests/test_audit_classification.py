@@ -199,3 +199,39 @@ def test_no_convention_note_without_borrowed_commits(tmp_path: Path) -> None:
     result = run(tmp_path, "audit", "app", module="mypy_session")
     assert result.status == 0, result.stderr
     assert "borrowed session" not in result.stdout
+
+
+def test_a_convention_module_keeps_the_other_checks(tmp_path: Path) -> None:
+    """The documented path for a commit-the-caller's-session convention: the code off for
+    the modules that follow it, every other check still on there, and the code still on
+    elsewhere."""
+    write(tmp_path, {
+        "mypy.ini": (
+            "[mypy]\nplugins = mypy_session.plugin\n\n"
+            "[mypy-app.crud.*]\ndisable_error_code = session-borrowed-commit\n"
+        ),
+        "app/__init__.py": "",
+        "app/db.py": DB_MODULE,
+        "app/crud/__init__.py": "",
+        "app/crud/orders.py": """
+            from sqlalchemy.orm import Session
+
+            def lookup(key: int, session: Session | None = None) -> int:
+                return key
+
+            def save(session: Session) -> None:
+                lookup(1)
+                session.commit()
+        """,
+        "app/other.py": """
+            from sqlalchemy.orm import Session
+
+            def close_out(session: Session) -> None:
+                session.commit()
+        """,
+    })
+    result = run(tmp_path, "app")
+    assert sorted(line.split(": error:")[0] + " " + line.rsplit("[", 1)[-1] for line in result.errors) == [
+        "app/crud/orders.py:7 session-not-forwarded]",
+        "app/other.py:4 session-borrowed-commit]",
+    ], result.stdout
