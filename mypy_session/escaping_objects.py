@@ -112,9 +112,6 @@ def remember(scope: ClosedScope) -> None:
     """The hook at the opener call: check this scope once the module is checked (a
     function that mypy defers is seen twice: kept once)."""
     _pending.setdefault(scope.path, {})[id(scope.stmt)] = scope
-    import os, sys  # TEMP
-    if os.environ.get("TRACE_SCOPES"):
-        print(f"SCOPE {scope.path}:{scope.stmt.line} {scope.opener}", file=sys.stderr)
 
 
 def check_module(file: MypyFile, checker: TypeChecker | None, knowledge: Knowledge) -> None:

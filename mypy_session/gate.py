@@ -42,6 +42,7 @@ from mypy_session.checks.not_forwarded import check_forwarded
 from mypy_session.config import SessionConfig
 from mypy_session.decorators import hidden_signature, may_hide
 from mypy_session.facts import CallSite, call_site, record
+from mypy_session.injected_parameters import injected_leading
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import Report, Reporter
 from mypy_session.checks.unresolved_settings import report_unresolved
@@ -157,7 +158,9 @@ class Gate:
         behind = None
         if params and behind_decorator(node):
             # mypy checks no argument of such a call: every session parameter is optional.
-            behind = tuple((name, index) for name, _, index in params)
+            # Positions as the call sees them: less what the decorator injects itself.
+            shift = injected_leading(node)
+            behind = tuple((name, index - shift) for name, _, index in params if index >= shift)
         return Callee(
             display=display_name(fullname, node),
             params=frozenset(name for name, _, _ in params),

@@ -187,7 +187,8 @@ def test_the_audit_counts_functions_that_commit_a_borrowed_session(
     result = run(tmp_path, "audit", "app", module="mypy_session")
     assert result.status == 1, result.stderr
     assert (
-        "3 functions commit a borrowed session (`session-borrowed-commit`, 4 in all). "
+        "3 functions commit (or roll back, or close) a borrowed session "
+        "(`session-borrowed-commit`, 4 in all). "
         "If committing the caller's session is your project's convention, keep the other "
         'checks and switch this one off: `disable_error_code = ["session-borrowed-commit"]`'
     ) in result.stdout

@@ -139,7 +139,7 @@ def convention_note(summary: dict[str, object]) -> str:
     found = by_code.get(BORROWED_COMMIT, 0) if isinstance(by_code, dict) else 0
     functions = "function commits" if count == 1 else "functions commit"
     return (
-        f"{count} {functions} a borrowed session (`{BORROWED_COMMIT}`, {found} in all). "
+        f"{count} {functions} (or roll back, or close) a borrowed session (`{BORROWED_COMMIT}`, {found} in all). "
         f"If committing the caller's session is your project's convention, keep the other "
         f'checks and switch this one off: `disable_error_code = ["{BORROWED_COMMIT}"]` in '
         f"`[tool.mypy]` (or per module in `[[tool.mypy.overrides]]`), or "
