@@ -236,3 +236,28 @@ def test_a_convention_module_keeps_the_other_checks(tmp_path: Path) -> None:
         "app/crud/orders.py:7 session-not-forwarded]",
         "app/other.py:4 session-borrowed-commit]",
     ], result.stdout
+
+
+def test_chains_say_when_a_function_opens_only_on_a_branch(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "mypy.ini": PROJECT["mypy.ini"],
+        "app/__init__.py": "",
+        "app/db.py": DB_MODULE,
+        "app/clients.py": """
+            from app.db import session_scope
+
+            def get_client(account: str | None = None) -> str:
+                if account is not None:
+                    with session_scope() as s:
+                        s.flush()
+                return account or ""
+
+            def refresh() -> None:
+                with session_scope() as s:
+                    s.flush()
+        """,
+    })
+    result = run(tmp_path, "audit", "--format", "json", "app", module="mypy_session")
+    chains = json.loads(result.stdout)["chains"]
+    assert "get_client -> session_scope() (only when account is given)" in chains
+    assert "refresh -> session_scope()" in chains

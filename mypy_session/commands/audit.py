@@ -53,6 +53,7 @@ from mypy.types import Type
 from mypy_session import fullnames
 from mypy_session.commands.build import Outcome
 from mypy_session.commands.statement_writes import COMMITS, StatementWrites
+from mypy_session.conditional_openers import When, describe
 from mypy_session import baseline, errorcodes, facts
 from mypy_session.held import scope_holder
 from mypy_session.knowledge import Knowledge
@@ -203,6 +204,7 @@ class _Shape:
     holds: bool
     opens: tuple[str, ...] | None
     overrides: bool
+    when: When | None = None  # opens only on these branches (`conditional_openers`)
 
 
 class Collector:
@@ -238,6 +240,7 @@ class Collector:
                     holds=walker.holds,
                     opens=summary.opens if summary is not None else None,
                     overrides=_overrides(func),
+                    when=summary.when if summary is not None else None,
                 )
             )
 
@@ -365,7 +368,10 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
     for shape in collector.shapes:
         records = _dedupe(calls_in.get(shape.fullname, []))
         if shape.opens is not None and shape.marker != fullnames.OPENER:
-            chains.add(_chain(shape.name, shape.opens))
+            shown = _chain(shape.name, shape.opens)
+            if shape.when is not None:
+                shown += f" (only when {describe(shape.when)})"
+            chains.add(shown)
         listed = (
             shape.params
             or shape.marker in _DECLARED_CLASS
