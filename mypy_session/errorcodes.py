@@ -50,9 +50,8 @@ SESSION_CALLEE_OPENS_SCOPE: Final = ErrorCode(
 )
 SESSION_DETACHED_RETURN: Final = ErrorCode(
     "session-detached-return",
-    "Check that no ORM object is returned out of a scope the function closes",
+    "Check that no ORM object is handed out of a scope the function opened and closes",
     CATEGORY,
-    default_enabled=False,
 )
 SESSION_MISSING_PARAM: Final = ErrorCode(
     "session-missing-param",
@@ -120,10 +119,18 @@ def callee_opens_scope(callee: str, chain: str, held: str) -> str:
     )
 
 
-def detached_return(opener: str) -> str:
+def detached_return(opener: str, objects: list[tuple[str, str, bool]], how: str) -> str:
+    """`objects`: (how the object reads, the container it is in or "", several objects)."""
+    _, container, plural = objects[0]
+    what = "ORM objects" if plural or len(objects) > 1 else "ORM object"
+    names = ", ".join(f'"{shown}"' for shown, _, _ in objects)
+    inside = f" in a {container}" if container and not container.startswith('"') else ""
+    if container.startswith('"'):
+        inside = f" in {container}"
     return (
-        f'ORM object returned out of the scope opened by "{opener}": the caller gets it '
-        f"detached; return plain values, or load it in the caller's session"
+        f"{what} {names} {how}{inside} out of the scope opened by \"{opener}\": the caller "
+        f"gets {'them' if what.endswith('s') else 'it'} detached; hand out plain values, or "
+        f"load {'them' if what.endswith('s') else 'it'} in the caller's session"
     )
 
 

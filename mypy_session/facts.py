@@ -18,18 +18,20 @@ from mypy.nodes import (
     MemberExpr,
     MypyFile,
     NameExpr,
-    ReturnStmt,
     Var,
 )
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Instance, Type, get_proper_type
 
 from mypy_session.compat import current_function, top_level_function
+from mypy_session.errorcodes import SESSION_DETACHED_RETURN
+from mypy_session.escaping_objects import ClosedScope
+from mypy_session.conditional_openers import ruled_out_by_call
 from mypy_session import fullnames
 from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import function_name
-from mypy_session.scopes import iterated_here, WithBlock, returns_within, scopes_of, uses_within
+from mypy_session.scopes import iterated_here, scopes_of, uses_within
 from mypy_session.vocabulary import Callee, is_mapped_instance, render
 
 if TYPE_CHECKING:  # imported where a recording run (audit) needs it
@@ -51,7 +53,7 @@ class CallSite:
     __slots__ = (
         "callee", "context", "sight", "param", "required", "passed", "passed_text",
         "in_own_transaction", "detached_name", "detached_scope_line", "detached_scope_held",
-        "opener_text", "detached_returns",
+        "opener_text", "closed_scope",
     )
 
     def __init__(self, callee: Callee, context: Context, sight: Sight) -> None:
@@ -68,8 +70,9 @@ class CallSite:
         self.detached_scope_line: int | None = None
         self.detached_scope_held: str | None = None
         self.opener_text = ""  # for a scope opener: how the call reads ("SessionLocal()")
-        # session-detached-return: returns out of the scope this opener call opens
-        self.detached_returns: tuple[ReturnStmt, ...] = ()
+        # session-detached-return: the scope this opener call opens, where the function
+        # held no session (`escaping_objects` looks at what leaves it)
+        self.closed_scope: ClosedScope | None = None
 
     @property
     def held(self) -> HeldSession | None:
@@ -99,16 +102,20 @@ def call_site(
         # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
         # opens, runs only when it is iterated, after this function has moved on.
         callee = callee.changed(opener=callee.opener, opens=None)
+    if callee.when is not None and ruled_out_by_call(callee.when, call, api.lookup_type_or_none):
+        # It opens only on branches this call's own arguments rule out (`get_client()`
+        # without `account`): `conditional_openers`.
+        callee = callee.changed(opener=callee.opener, opens=None)
     in_own_transaction = (callee.opener or callee.opens is not None) and _marked_own(api, knowledge)
     opener_text = ""
-    detached_returns: tuple[ReturnStmt, ...] = ()
+    closed_scope: ClosedScope | None = None
     if callee.opener:
         if _passes_held(call, sight):
             # `session_scope(session)`: an opener handed the held session reuses it.
             callee = callee.changed(opener=False, opens=callee.opens)
         else:
             opener_text = knowledge.opener_name(call) or f"{callee.display}()"
-            detached_returns = _detached_returns(call, sight, api)
+            closed_scope = _closed_scope(call, sight, api, opener_text)
     site = CallSite(callee, call, sight)
     if argument is not None:
         param, passed, text = argument
@@ -117,7 +124,7 @@ def call_site(
         if passed == NOTHING and sight.held is None:
             _detached_use(site, call, ctx, api, knowledge)
     site.in_own_transaction = in_own_transaction
-    site.opener_text, site.detached_returns = opener_text, detached_returns
+    site.opener_text, site.closed_scope = opener_text, closed_scope
     return site
 
 
@@ -254,19 +261,19 @@ def _detached_use(
             return
 
 
-def _detached_returns(call: CallExpr, sight: Sight, api: TypeChecker) -> tuple[ReturnStmt, ...]:
+def _closed_scope(
+    call: CallExpr, sight: Sight, api: TypeChecker, opener: str
+) -> ClosedScope | None:
+    """`with <this call> as x:` in a function that held no session (where the code is on)."""
+    if sight.held is not None or not api.errors.is_error_code_enabled(SESSION_DETACHED_RETURN):
+        return None
     function = current_function(api.scope)
     if function is None:
-        return ()
-    ret_type = getattr(function.type, "ret_type", None)
-    if function.is_coroutine:
-        ret_type = _coroutine_result(ret_type)
-    if not is_mapped_instance(ret_type) or sight.held is not None:
-        return ()
+        return None
     for block in scopes_of(function).withs:
         if any(item.expr is call for item in block.items):
-            return tuple(returns_within(block.stmt))
-    return ()
+            return ClosedScope(api.path, function, block.stmt, opener, function_name(api))
+    return None
 
 
 def _marked_own(api: TypeChecker, knowledge: Knowledge) -> bool:
@@ -284,10 +291,6 @@ def _awaited(typ: Type) -> Type:
 
 
 _AWAITABLES: Final = ("typing.Coroutine", "typing.Awaitable")
-
-
-def _coroutine_result(typ: Type | None) -> Type | None:
-    return _awaited(typ) if typ is not None else None
 
 
 def _module(api: TypeChecker) -> MypyFile:

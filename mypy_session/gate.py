@@ -25,7 +25,14 @@ from mypy.nodes import (
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import Type
 
-from mypy_session import fullnames, held, nested_functions, scopes, untyped_sessions
+from mypy_session import (
+    escaping_objects,
+    fullnames,
+    held,
+    nested_functions,
+    scopes,
+    untyped_sessions,
+)
 from mypy_session.callable_wrappers import wrapped_function, wraps_calls
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
@@ -37,6 +44,7 @@ from mypy_session.checks.not_forwarded import check_forwarded
 from mypy_session.config import SessionConfig
 from mypy_session.decorators import hidden_signature, may_hide
 from mypy_session.facts import CallSite, call_site, record
+from mypy_session.injected_parameters import injected_leading
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import Report, Reporter
 from mypy_session.checks.unresolved_settings import report_unresolved
@@ -88,6 +96,7 @@ class Gate:
         held.forget()
         nested_functions.forget()
         untyped_sessions.forget()
+        escaping_objects.forget()
         self.lookup_fully_qualified = lookup
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
         self.settings = SettingsResolution(config, modules)
@@ -162,15 +171,18 @@ class Gate:
         else:
             marker = knowledge.marker_of(defined)
             opener = marker == fullnames.OPENER or knowledge.is_opener(fullname)
-        opens = None
+        opens = when = None
         if not params and not opener and marker != fullnames.OWN:
-            opens = knowledge.summary(defined).opens
+            summary = knowledge.summary(defined)
+            opens, when = summary.opens, summary.when
         if not params and not opener and opens is None:
             return None
         behind = None
         if params and (hidden or behind_decorator(node)):
             # mypy checks no argument of such a call: every session parameter is optional.
-            behind = tuple((name, index) for name, _, index in params)
+            # Positions as the call sees them: less what the decorator injects itself.
+            shift = injected_leading(node)
+            behind = tuple((name, index - shift) for name, _, index in params if index >= shift)
         by_overload = bool(params) and session_optional_by_overload(node, knowledge.config)
         return Callee(
             display=display_name(fullname, node),
@@ -187,6 +199,7 @@ class Gate:
             fullname=defined,
             behind=behind,
             by_overload=by_overload,
+            when=when,
         )
 
     def _is_session_class(self, fullname: str) -> bool:
@@ -215,6 +228,7 @@ class Gate:
         then the settings' entries that name nothing in it (`settings_resolution`)."""
         self.refresh()
         untyped_sessions.check_module(file, self.knowledge)
+        escaping_objects.check_module(file, untyped_sessions.reporting_checker(file), self.knowledge)
         report_unresolved(file, self.settings, self.knowledge)
 
     def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:

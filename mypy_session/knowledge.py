@@ -47,6 +47,17 @@ from mypy_session.config import SessionConfig
 from mypy_session.daemon_deps import FACTS, FactDependencies
 from mypy_session.decorators import Decorators
 from mypy_session.marker_stubs import load_markers
+from mypy_session.conditional_openers import (
+    Conjunction,
+    Parameter,
+    When,
+    carry,
+    from_json,
+    guards_at,
+    merge,
+    parameters,
+    to_json,
+)
 from mypy_session.nested_functions import inside_nested, is_nested_def
 from mypy_session.report import Reporter
 from mypy_session.typed_openers import declares_new_session, opens_by_declaration
@@ -60,25 +71,37 @@ class Summary:
     """How a function is marked and whether (and through what) it opens a scope. (A plain
     class: see the note in `scopes` on compiled dataclasses.)"""
 
-    __slots__ = ("marker", "opens")
+    __slots__ = ("marker", "opens", "when")
 
-    def __init__(self, marker: str | None = None, opens: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        marker: str | None = None,
+        opens: tuple[str, ...] | None = None,
+        when: When | None = None,
+    ) -> None:
         self.marker = marker
         self.opens = opens  # the links after the function, e.g. ("session_scope()",)
+        # Only on these branches of its parameters (`conditional_openers`); None: always.
+        self.when = when
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, Summary) and self.marker == other.marker and self.opens == other.opens
+            isinstance(other, Summary)
+            and self.marker == other.marker
+            and self.opens == other.opens
+            and self.when == other.when
         )
 
     def __hash__(self) -> int:
-        return hash((self.marker, self.opens))
+        return hash((self.marker, self.opens, self.when))
 
     def __repr__(self) -> str:
-        return f"Summary(marker={self.marker!r}, opens={self.opens!r})"
+        return f"Summary(marker={self.marker!r}, opens={self.opens!r}, when={self.when!r})"
 
 
 _EMPTY: Final = Summary()
+# What calling a function opens: (links, its session parameters, when).
+_Step = tuple[tuple[str, ...], list[tuple[str, bool, int]], When | None]
 
 
 class Knowledge:
@@ -107,7 +130,7 @@ class Knowledge:
         self._receivers: dict[tuple[TypeInfo, str], tuple[bool, str | None]] = {}
         self._param_memo: dict[str, list[tuple[str, bool, int]]] = {}
         self._prepared: dict[str, object] = {}
-        self._steps: dict[str, tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None] = {}
+        self._steps: dict[str, _Step | None] = {}
         self.session_attributes: dict[TypeInfo, list[str]] = {}  # see held._session_attributes
         self.checking: MypyFile | None = None  # the module whose calls the hooks last saw
         # Called when the hooks move to another module (the gate resolves the settings'
@@ -301,7 +324,11 @@ class Knowledge:
         for name, _ in _functions(file):
             found = self.summary(f"{file.fullname}.{name}")
             if found != _EMPTY:
-                facts[name] = [found.marker, list(found.opens) if found.opens is not None else None]
+                facts[name] = [
+                    found.marker,
+                    list(found.opens) if found.opens is not None else None,
+                    to_json(found.when),
+                ]
         self._inject(file, facts)
         self.decorators.prepare(file)
 
@@ -336,34 +363,48 @@ class Knowledge:
                 raw = json.loads(literal.value)
             except ValueError:
                 raw = {}
-            for name, (marker, opens) in raw.items():
-                facts[f"{module_id}.{name}"] = Summary(marker, tuple(opens) if opens is not None else None)
+            for name, (marker, opens, *when) in raw.items():
+                facts[f"{module_id}.{name}"] = Summary(
+                    marker,
+                    tuple(opens) if opens is not None else None,
+                    from_json(when[0]) if when else None,
+                )
         self._stored[module_id] = (sym, facts)
         return facts
 
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
         if isinstance(func, Decorator):
-            opens = self._opens(func.func)
-            provider = self.decorators.provider_of(func) if opens is None else None
+            found = self._opens(func.func)
+            if found is not None:
+                return Summary(_decorator_marker(func), found[0], found[1])
+            opens: tuple[str, ...] | None = None
+            provider = self.decorators.provider_of(func)
             if provider is not None:
                 # @provide_session: called without a session, the decorator opens one.
                 opens = ("create_session()",) if provider == "provide_session" else (f"@{provider}",)
             if opens is None and opens_by_declaration(func, self.config):
                 opens = (f"{func.func.name}()",)
             return Summary(_decorator_marker(func), opens)
-        opens = self._opens(func)
-        if opens is None and opens_by_declaration(func, self.config):
-            opens = (f"{func.name}()",)  # `def get_db() -> Session: ...`
-        return Summary(None, opens)
+        found = self._opens(func)
+        if found is not None:
+            return Summary(None, found[0], found[1])
+        if opens_by_declaration(func, self.config):
+            return Summary(None, (f"{func.name}()",))  # `def get_db() -> Session: ...`
+        return Summary(None, None)
 
-    def _opens(self, func: FuncDef) -> tuple[str, ...] | None:
-        """The first way the function's body opens a scope, as a chain of links.
+    def _opens(self, func: FuncDef) -> tuple[tuple[str, ...], When | None] | None:
+        """The first way the function's body opens a scope, as a chain of links, and when
+        it opens (`conditional_openers`: None, always, unless every way to open is on a
+        branch of the function's own parameters).
 
         Runs over every call of every function of the project (see `store`), so the
         common cases are decided inline: a call by plain name goes straight to the
         memoized `_step` of its callee."""
         steps = self._steps
         factory_names = self.config.scope_factory_names
+        first: tuple[str, ...] | None = None
+        alternatives: list[Conjunction] = []
+        params: dict[int, Parameter] | None = None
         # CallExpr in a local: compiled, each use of a name imported from another module
         # is a dict lookup, and this test sees every expression of the project.
         call_type = CallExpr
@@ -373,19 +414,25 @@ class Knowledge:
             callee = expr.callee
             node = callee.node if isinstance(callee, RefExpr) else None
             found: tuple[str, ...] | None = None
+            when: When | None = None
+            target: str | None = None
             if type(callee) is NameExpr and node is not None and type(node) is not Var:
                 if type(node) is FuncDef and "." not in node.fullname:
                     # Not a module-level name: a function nested in this one (its own
                     # hop is named in the chain) or in another.
-                    if is_nested_def(func, node) and not inside_nested(func, expr):
-                        inner = self._opens(node)
-                        if inner is not None:
-                            return (node.name, *inner)
-                    continue
-                target: str | None = callee.fullname
+                    if not is_nested_def(func, node) or inside_nested(func, expr):
+                        continue
+                    inner = self._opens(node)
+                    if inner is None:
+                        continue
+                    found = (node.name, *inner[0])  # its own guards: taken as always
+                else:
+                    target = callee.fullname
             else:
                 target = _callee_fullname(expr, func)
-            if target is None and type(callee) is MemberExpr and callee.node is None:
+            if found is not None:
+                pass
+            elif target is None and type(callee) is MemberExpr and callee.node is None:
                 # The most common call of all, `obj.method(...)` on a typed local or
                 # parameter: what `opener_name` and `_receiver_method` would find, decided
                 # once per (class, method).
@@ -415,15 +462,34 @@ class Knowledge:
                 step = steps[target] if target in steps else self._step(target, node)
                 if step is None:
                     continue
-                links, params = step
-                if params and _passes_session(expr, params):
+                links, session_params, when = step
+                if session_params and _passes_session(expr, session_params):
                     continue
                 found = links
             # Only now (rare): a call inside a function or lambda nested in this one
             # runs when that one is called, not when this one is (a factory).
-            if found is not None and not inside_nested(func, expr):
-                return found
-        return None
+            if found is None or inside_nested(func, expr):
+                continue
+            if params is None:
+                params = parameters(func)
+            # The call's own arguments may rule out every branch the callee opens on.
+            carried = carry(when, expr, params) if when is not None else None
+            if carried == ():
+                continue
+            outer = guards_at(func, expr, params)
+            if first is None:
+                first = found
+            if carried is None:
+                if not outer:
+                    return first, None  # opens whatever the function is given
+                alternatives.append(outer)
+            else:
+                alternatives.extend(outer + conjunction for conjunction in carried)
+            if len(alternatives) > 8:
+                return first, None
+        if first is None:
+            return None
+        return first, merge(alternatives)
 
     def _receiver(self, owner: TypeInfo, method: str) -> tuple[bool, str | None]:
         """(does calling `method` on an instance of `owner` open a scope, the method's
@@ -437,24 +503,23 @@ class Knowledge:
                 self._receivers[key] = known
         return known
 
-    def _step(
-        self, target: str, node: SymbolNode | None
-    ) -> tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None:
+    def _step(self, target: str, node: SymbolNode | None) -> _Step | None:
         """What calling `target` opens, if anything: (the links of the chain from it, its
-        session parameters, which stop the chain when the call passes a session)."""
+        session parameters, which stop the chain when the call passes a session, and when
+        it opens)."""
         if target in self._steps:
             return self._steps[target]
         display = target.rsplit(".", 1)[-1]
-        step: tuple[tuple[str, ...], list[tuple[str, bool, int]]] | None = None
+        step: _Step | None = None
         if isinstance(node, TypeInfo):
             if self.constructor_opens(node):
-                step = ((f"{display}()",), [])
+                step = ((f"{display}()",), [], None)
         elif self.is_opener(target):
-            step = ((f"{display}()",), [])
+            step = ((f"{display}()",), [], None)
         else:
             found = self.summary(target)
             if found.opens is not None and found.marker != fullnames.OWN:
-                step = ((display, *found.opens), self._params(target))
+                step = ((display, *found.opens), self._params(target), found.when)
         if not self._daemon and target not in self._in_progress:
             self._steps[target] = step
         return step

@@ -127,7 +127,7 @@ class Callee:
 
     __slots__ = (
         "display", "params", "optional", "marker", "opener", "opens", "deferred", "fullname",
-        "behind", "by_overload",
+        "behind", "by_overload", "when",
     )
 
     def __init__(
@@ -142,6 +142,7 @@ class Callee:
         fullname: str = "",
         behind: tuple[tuple[str, int], ...] | None = None,
         by_overload: bool = False,
+        when: tuple[tuple[tuple[str, int, str], ...], ...] | None = None,
     ) -> None:
         self.display = display  # "get_ingredient", "IngredientRepo.get", "Purchase"
         self.params = params  # names of its session parameters
@@ -157,12 +158,14 @@ class Callee:
         # An overload with items without the session parameter: a call matched to one of
         # them passes nothing for it (`session_optional_by_overload`).
         self.by_overload = by_overload
+        # `opens` only on these branches of its parameters (`conditional_openers`).
+        self.when = when
 
     def changed(self, *, opener: bool, opens: tuple[str, ...] | None) -> Callee:
         """A copy with `opener` and `opens` replaced (the call site knows better)."""
         return Callee(
             self.display, self.params, self.optional, self.marker, opener, opens, self.deferred,
-            self.fullname, self.behind, self.by_overload,
+            self.fullname, self.behind, self.by_overload, self.when,
         )
 
 

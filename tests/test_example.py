@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.helpers import MYPY_2, run
+from tests.helpers import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bakery"
 
@@ -45,11 +45,9 @@ def planted() -> set[tuple[str, int, str]]:
 
 
 def test_example_reports_exactly_the_planted_mistakes(tmp_path: Path) -> None:
-    # mypy 1.x rejects a plugin's code on the command line (it checks before loading
-    # plugins), so there the off-by-default check stays off.
-    enable = ["--enable-error-code", "session-detached-return"] if MYPY_2 else []
+    # session-detached-return is on by default since 0.3.0: no flag needed.
     result = run(
-        EXAMPLE, "check", "--cache-dir", str(tmp_path / "cache"), *enable, "bakery", module="mypy_session"
+        EXAMPLE, "check", "--cache-dir", str(tmp_path / "cache"), "bakery", module="mypy_session"
     )
     reported = set()
     for line in result.stdout.splitlines():
@@ -57,7 +55,7 @@ def test_example_reports_exactly_the_planted_mistakes(tmp_path: Path) -> None:
         if match:
             reported.add((match["path"], int(match["line"]), match["code"]))
     assert "Traceback" not in result.stdout + result.stderr
-    expected = {item for item in planted() if MYPY_2 or item[2] != "session-detached-return"}
+    expected = planted()
     assert len(expected) >= 15
     assert reported == expected, result.stdout
     assert result.status == 1

@@ -4,6 +4,7 @@ session they were loaded in."""
 from __future__ import annotations
 
 from mypy_session import errorcodes
+from mypy_session.escaping_objects import remember
 from mypy_session.report import Report
 from mypy_session.facts import CallSite
 
@@ -23,7 +24,9 @@ def check_detached_use(site: CallSite, report: Report) -> None:
 
 
 def check_detached_return(site: CallSite, report: Report) -> None:
-    """Report each `return` of an ORM object out of the scope this opener call opens."""
-    for statement in site.detached_returns:
-        message = errorcodes.detached_return(site.opener_text)
-        report(message, statement, errorcodes.SESSION_DETACHED_RETURN)
+    """A scope this opener call opens, where the function held no session: what leaves it
+    is known once mypy has checked the module (`escaping_objects.check_module` reports
+    it at the return, yield or store)."""
+    scope = site.closed_scope
+    if scope is not None:
+        remember(scope)

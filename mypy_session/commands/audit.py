@@ -48,17 +48,19 @@ from mypy.nodes import (
     WhileStmt,
     WithStmt,
 )
-from mypy.types import Instance, Type, get_proper_type
+from mypy.types import Type
 
 from mypy_session import fullnames
 from mypy_session.commands.build import Outcome
-from mypy_session import baseline, facts
+from mypy_session.commands.statement_writes import COMMITS, StatementWrites
+from mypy_session.conditional_openers import When, describe
+from mypy_session import baseline, errorcodes, facts
 from mypy_session.held import scope_holder
 from mypy_session.knowledge import Knowledge
 from mypy_session.not_analysed import REASONS, NotAnalysed
 from mypy_session.recorder import CallRecord, Finding
 from mypy_session.scopes import WithItem, functions_in, own_expressions, walk_statements
-from mypy_session.vocabulary import is_mapped_instance, is_session_instance, render, session_params_of
+from mypy_session.vocabulary import is_mapped_instance, render, session_params_of
 
 # Audit-only findings: what the plugin cannot see call by call, a whole-function view can.
 PARAM_UNUSED: Final = "session-param-unused"
@@ -67,6 +69,8 @@ AUDIT_CODES: Final = {
     PARAM_UNUSED: "A function takes an optional session and never uses it",
     READ_ONLY_WRITES: "A function marked ReadOnly writes",
 }
+
+BORROWED_COMMIT: Final = errorcodes.SESSION_BORROWED_COMMIT.code
 
 READ: Final = "READ"
 SINGLE: Final = "SINGLE"
@@ -82,20 +86,7 @@ _DECLARED: Final = {
 }
 _DECLARED_CLASS: Final = {fullnames.READ: READ, fullnames.SINGLE: SINGLE, fullnames.MULTI: MULTI}
 
-# Session methods that write; `execute` writes when handed an INSERT / UPDATE / DELETE.
-WRITE_METHODS: Final = frozenset(
-    (
-        "add",
-        "add_all",
-        "delete",
-        "merge",
-        "bulk_save_objects",
-        "bulk_insert_mappings",
-        "bulk_update_mappings",
-    )
-)
 _ONE_OBJECT: Final = frozenset(("add", "delete", "merge"))
-_DML_BASE: Final = "sqlalchemy.sql.dml.UpdateBase"
 
 
 @dataclass
@@ -180,6 +171,11 @@ class Audit:
             "calls_passing_session": sum(1 for c in calls if c.session_passed == "yes"),
             "issues": len(self.findings),
             "by_code": dict(sorted(by_code.items())),
+            # A project-wide convention (every service commits its caller's session) shows
+            # here first: how many functions it is (issue 12, item 5).
+            "functions_committing_borrowed": len(
+                {f.function for f in self.findings if f.code == BORROWED_COMMIT}
+            ),
             "not_analysed": len(self.not_analysed),
             "not_analysed_by_reason": {
                 reason: sum(1 for fact in self.not_analysed if fact.reason == reason)
@@ -208,6 +204,7 @@ class _Shape:
     holds: bool
     opens: tuple[str, ...] | None
     overrides: bool
+    when: When | None = None  # opens only on these branches (`conditional_openers`)
 
 
 class Collector:
@@ -243,6 +240,7 @@ class Collector:
                     holds=walker.holds,
                     opens=summary.opens if summary is not None else None,
                     overrides=_overrides(func),
+                    when=summary.when if summary is not None else None,
                 )
             )
 
@@ -277,7 +275,9 @@ class _Writes:
         self.writes: list[str] = []
         self.weight = 0
         self.holds = False
+        self.commits = False  # commits: at least SINGLE (see `statement_writes`)
         self._objects: set[str] = set()
+        self._statements = StatementWrites(types, knowledge.config, params)
 
     def walk(self, func: FuncDef) -> None:
         for stmt, loops in walk_statements(func.body.body, into_functions=True):
@@ -287,6 +287,8 @@ class _Writes:
                     self.used.add(expr.name)
                 elif isinstance(expr, CallExpr):
                     self._call(expr, loops)
+        if self.commits:
+            self.weight = max(self.weight, 1)
 
     def _write(self, what: str, line: int, loops: int, target: str | None = None) -> None:
         self.writes.append(f"{what} (line {line})")
@@ -303,6 +305,8 @@ class _Writes:
             if any(scope_holder(WithItem(e, t), self.knowledge) for e, t in items):
                 self.holds = True
         elif isinstance(stmt, AssignmentStmt):
+            if len(stmt.lvalues) == 1 and isinstance(stmt.lvalues[0], NameExpr):
+                self._statements.assigned(stmt.lvalues[0].name, stmt.rvalue)
             for lvalue in stmt.lvalues:
                 for target in _targets(lvalue):
                     self._attribute_write(target, "=", loops)
@@ -313,14 +317,14 @@ class _Writes:
                 self._attribute_write(target, "del", loops)
 
     def _call(self, call: CallExpr, loops: int) -> None:
+        kind = self._statements.kind(call)
+        if kind is None:
+            return
         callee = call.callee
-        if not isinstance(callee, MemberExpr):
-            return
-        if callee.name not in WRITE_METHODS and callee.name != "execute":
-            return
-        if not is_session_instance(self.types.get(callee.expr), self.knowledge.config):
-            return
-        if callee.name == "execute" and not (call.args and _is_dml(self.types.get(call.args[0]))):
+        assert isinstance(callee, MemberExpr)
+        if kind == COMMITS:
+            self.commits = True
+            self.writes.append(f"{render(callee.expr)}.commit (line {call.line})")
             return
         # add / merge / delete of an object already written is the same row
         target = render(call.args[0]) if call.args and callee.name in _ONE_OBJECT else None
@@ -336,11 +340,6 @@ def _targets(lvalue: Lvalue | Expression) -> list[Expression]:
     if isinstance(lvalue, (TupleExpr, ListExpr)):
         return [t for item in lvalue.items for t in _targets(item)]
     return [lvalue]
-
-
-def _is_dml(typ: Type | None) -> bool:
-    proper = get_proper_type(typ)
-    return isinstance(proper, Instance) and any(b.fullname == _DML_BASE for b in proper.type.mro)
 
 
 # -- putting it together -----------------------------------------------------------------
@@ -369,7 +368,10 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
     for shape in collector.shapes:
         records = _dedupe(calls_in.get(shape.fullname, []))
         if shape.opens is not None and shape.marker != fullnames.OPENER:
-            chains.add(_chain(shape.name, shape.opens))
+            shown = _chain(shape.name, shape.opens)
+            if shape.when is not None:
+                shown += f" (only when {describe(shape.when)})"
+            chains.add(shown)
         listed = (
             shape.params
             or shape.marker in _DECLARED_CLASS

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from mypy_session import baseline, errorcodes
 from mypy_session.commands import sarif
-from mypy_session.commands.audit import AUDIT_CODES, Audit, Function
+from mypy_session.commands.audit import AUDIT_CODES, BORROWED_COMMIT, Audit, Function
 from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed, describe, remedy
 from mypy_session.recorder import Finding
 
@@ -40,6 +40,9 @@ def markdown(audit: Audit) -> str:
         f"{summary['functions_not_analysed']} not fully analysed; {summary['issues']} issues."
     )
     out.append("")
+    convention = convention_note(summary)
+    if convention:
+        out += [convention, ""]
     by_module: dict[str, list[Function]] = defaultdict(list)
     for function in audit.functions:
         by_module[function.module].append(function)
@@ -125,6 +128,24 @@ def markdown(audit: Audit) -> str:
         out += [f"- `{chain}` opens its own session" for chain in audit.chains]
         out.append("")
     return "\n".join(out)
+
+
+def convention_note(summary: dict[str, object]) -> str:
+    """What to do when committing the caller's session is the project's convention."""
+    count = summary.get("functions_committing_borrowed")
+    if not isinstance(count, int) or not count:
+        return ""
+    by_code = summary.get("by_code")
+    found = by_code.get(BORROWED_COMMIT, 0) if isinstance(by_code, dict) else 0
+    functions = "function commits" if count == 1 else "functions commit"
+    return (
+        f"{count} {functions} (or roll back, or close) a borrowed session (`{BORROWED_COMMIT}`, {found} in all). "
+        f"If committing the caller's session is your project's convention, keep the other "
+        f'checks and switch this one off: `disable_error_code = ["{BORROWED_COMMIT}"]` in '
+        f"`[tool.mypy]` (or per module in `[[tool.mypy.overrides]]`), or "
+        f"`--ignore {BORROWED_COMMIT}` on the command line "
+        f"(see docs/error_codes/{BORROWED_COMMIT}.md#a-project-wide-convention)."
+    )
 
 
 def _not_analysed_section(audit: Audit) -> list[str]:
