@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from mypy.nodes import (
+    CLASSDEF_NO_INFO,
     AssignmentStmt,
     Block,
     CallExpr,
@@ -265,13 +266,12 @@ class Registry:
             return
         for cdef in _class_defs(file.defs):
             info = cdef.info
-            if info is None or not is_mapped_class(info):
+            if info is CLASSDEF_NO_INFO:  # not analysed (an unreachable branch)
                 continue
+            # The body first: a plain scan that finds nothing in most library classes.
             facts = self.facts(info)
-            if facts:
+            if facts and is_mapped_class(info):
                 info.metadata[METADATA_KEY] = facts
-            else:
-                info.metadata.pop(METADATA_KEY, None)
 
 
 def _generic(fullname: str, item: Instance, lookup: Lookup) -> Instance | None:
