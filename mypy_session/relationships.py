@@ -66,7 +66,8 @@ _DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
 # Shapes of a relationship, decided from its own arguments where they say it.
 LIST: Final = "list"
 SET: Final = "set"
-SCALAR: Final = "scalar"  # uselist=False, foreign_keys local, remote_side: `X | None`
+OPTIONAL: Final = "optional"  # `X | None`: uselist=False, remote_side, nullable foreign_keys
+ONE: Final = "one"  # `X`: foreign_keys all local and NOT NULL
 BY_FOREIGN_KEY: Final = "fk"  # many-to-one when the class has a ForeignKey to the target
 
 # lazy= strategies whose attribute is not the collection itself (a query, a writer).
@@ -119,7 +120,7 @@ class Registry:
     def __init__(self, lookup: Lookup, modules: Modules, *, memo: bool) -> None:
         self._lookup = lookup
         self._modules = modules
-        self._memo = memo
+        self.memo = memo
         self._named: dict[str, tuple[TypeInfo, ...]] = {}
         self._facts: dict[str, Facts] = {}
 
@@ -148,15 +149,17 @@ class Registry:
             or not is_mapped_class(info)
         ):
             return None, True
-        typ = self.attribute_type(info, name)
-        return (_RelationshipType(typ) if typ is not None else None), True
+        if name not in _relationships_of(self.facts(info)):
+            return None, True
+        # The target is resolved at the access, not here: a class named by a string may
+        # be in a module mypy has not analysed yet when the hook is asked for.
+        return _RelationshipType(self, info, name), True
 
     def attribute_type(self, info: TypeInfo, name: str) -> Type | None:
         """What `obj.name` holds: `list[X]`, `set[X]`, `X` or `X | None`; None where the
         target or the shape is not known."""
         facts = self.facts(info)
-        rels = facts.get("rels")
-        rel = rels.get(name) if isinstance(rels, dict) else None
+        rel = _relationships_of(facts).get(name)
         if not isinstance(rel, list) or len(rel) != 2:
             return None
         target_ref, shape = rel
@@ -168,8 +171,10 @@ class Registry:
             return None
         if shape in (LIST, SET):
             return _generic(f"builtins.{shape}", item, self._lookup)
-        if shape == SCALAR:
+        if shape == OPTIONAL:
             return UnionType.make_union([item, NoneType()])
+        if shape == ONE:
+            return item
         if shape == BY_FOREIGN_KEY:
             nullable = self._foreign_key_to(facts, target, self_referential=target is info)
             if nullable is None:
@@ -240,14 +245,14 @@ class Registry:
             ):
                 found.append(node)
         result = tuple(found)
-        if self._memo:
+        if self.memo and result:  # none yet may mean: in a module not analysed yet
             self._named[name] = result
         return result
 
     def facts(self, info: TypeInfo) -> Facts:
         """The class's facts: from its body when mypy analysed it in this run, else from
         the metadata stored with the cache."""
-        hit = self._facts.get(info.fullname) if self._memo else None
+        hit = self._facts.get(info.fullname) if self.memo else None
         if hit is not None:
             return hit
         if info.defn.defs.body:
@@ -255,7 +260,7 @@ class Registry:
         else:
             stored = info.metadata.get(METADATA_KEY)
             facts = dict(stored) if stored else {}
-        if self._memo:
+        if self.memo:
             self._facts[info.fullname] = facts
         return facts
 
@@ -281,18 +286,39 @@ def _generic(fullname: str, item: Instance, lookup: Lookup) -> Instance | None:
     return Instance(sym.node, [item])
 
 
+def _relationships_of(facts: Facts) -> dict[str, object]:
+    rels = facts.get("rels")
+    return rels if isinstance(rels, dict) else {}
+
+
 class _RelationshipType:
-    """Gives instance access the mapped class where mypy made it `Any`."""
+    """Gives instance access the mapped class where mypy made it `Any`; the type is
+    worked out at the first access that can resolve the target, then kept."""
 
-    __slots__ = ("typ",)
+    __slots__ = ("registry", "info", "name", "typ")
 
-    def __init__(self, typ: Type) -> None:
-        self.typ = typ
+    def __init__(self, registry: Registry, info: TypeInfo, name: str) -> None:
+        self.registry = registry
+        self.info = info
+        self.name = name
+        self.typ: Type | None = None
 
     def __call__(self, ctx: AttributeContext) -> Type:
         if ctx.is_lvalue or not isinstance(get_proper_type(ctx.default_attr_type), AnyType):
             return ctx.default_attr_type
-        return self.typ
+        typ = self.typ
+        if typ is None:
+            try:
+                typ = self.registry.attribute_type(self.info, self.name)
+            except Exception:  # code the plugin cannot understand is skipped
+                if os.environ.get(_DEBUG_ENV):
+                    raise
+                typ = None
+            if typ is None:
+                return ctx.default_attr_type
+            if self.registry.memo:
+                self.typ = typ
+        return typ
 
 
 # -- reading a class body ------------------------------------------------------------------
@@ -303,7 +329,7 @@ def class_facts(cdef: ClassDef) -> Facts:
     table: str | None = None
     fks: list[list[object]] = []
     rels: dict[str, list[str]] = {}
-    local: set[str] = set()
+    local: dict[str, bool] = {}  # column name: may be NULL
     for stmt in _statements(cdef.defs.body):
         if not isinstance(stmt, AssignmentStmt) or len(stmt.lvalues) != 1:
             continue
@@ -314,7 +340,7 @@ def class_facts(cdef: ClassDef) -> Facts:
         if lvalue.name == "__tablename__" and isinstance(value, StrExpr):
             table = value.value
         elif isinstance(value, CallExpr) and _called(value) in ("Column", "mapped_column"):
-            local.add(lvalue.name)
+            local[lvalue.name] = _nullable(value)
             fks.extend(_foreign_keys(value))
     for stmt in _statements(cdef.defs.body):
         if (
@@ -382,14 +408,20 @@ def _literal_bool(expr: Expression | None) -> bool | None:
 
 def _foreign_keys(column: CallExpr) -> Iterator[list[object]]:
     """[target, nullable] of each `ForeignKey(...)` among a column's arguments."""
-    nullable = _literal_bool(_argument(column, "nullable"))
-    if nullable is None:
-        nullable = _literal_bool(_argument(column, "primary_key")) is not True
+    nullable = _nullable(column)
     for arg in column.args:
         if isinstance(arg, CallExpr) and _called(arg) == "ForeignKey" and arg.args:
             target = _foreign_key_target(arg.args[0])
             if target is not None:
                 yield [target, nullable]
+
+
+def _nullable(column: CallExpr) -> bool:
+    """May the column be NULL: `nullable=False` or `primary_key=True` say no."""
+    nullable = _literal_bool(_argument(column, "nullable"))
+    if nullable is None:
+        nullable = _literal_bool(_argument(column, "primary_key")) is not True
+    return nullable
 
 
 def _foreign_key_target(expr: Expression) -> str | None:
@@ -405,7 +437,7 @@ def _foreign_key_target(expr: Expression) -> str | None:
     return None
 
 
-def _relationship(call: CallExpr, cdef: ClassDef, local: set[str]) -> list[str] | None:
+def _relationship(call: CallExpr, cdef: ClassDef, local: dict[str, bool]) -> list[str] | None:
     """[target, shape] of a `relationship(...)` call, None where either is not known."""
     target = _target(_argument(call, "argument", 0))
     if target is None:
@@ -422,19 +454,21 @@ def _relationship(call: CallExpr, cdef: ClassDef, local: set[str]) -> list[str] 
     if collection is not None:
         shape = _COLLECTIONS.get(collection.name) if isinstance(collection, NameExpr) else None
     if use is False:
-        return [target, SCALAR]
+        return [target, OPTIONAL]
     if shape is None:
         return None
     if use is True or _argument(call, "secondary") is not None:
         return [target, shape]
     if _argument(call, "remote_side") is not None:
-        return [target, SCALAR]
+        return [target, OPTIONAL]
     foreign = _argument(call, "foreign_keys")
     if foreign is not None:
         names = _names_in(foreign, cdef.name)
         if names is None:
             return None
-        return [target, SCALAR if names and names <= local else shape]
+        if not names or not names <= local.keys():
+            return [target, shape]
+        return [target, OPTIONAL if any(local[n] for n in names) else ONE]
     return [target, BY_FOREIGN_KEY if shape == LIST else shape]
 
 
