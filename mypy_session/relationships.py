@@ -70,8 +70,12 @@ OPTIONAL: Final = "optional"  # `X | None`: uselist=False, remote_side, nullable
 ONE: Final = "one"  # `X`: foreign_keys all local and NOT NULL
 BY_FOREIGN_KEY: Final = "fk"  # many-to-one when the class has a ForeignKey to the target
 
-# lazy= strategies whose attribute is not the collection itself (a query, a writer).
-_NOT_A_COLLECTION: Final = frozenset(("dynamic", "write_only"))
+# lazy= strategies whose attribute is not the collection itself but a query or a writer:
+# the types SQLAlchemy gives `DynamicMapped[X]` / `WriteOnlyMapped[X]` on instance access.
+_LOADERS: Final = {
+    "dynamic": "sqlalchemy.orm.dynamic.AppenderQuery",
+    "write_only": "sqlalchemy.orm.writeonly.WriteOnlyCollection",
+}
 _COLLECTIONS: Final = {"list": LIST, "set": SET}
 
 Lookup = Callable[[str], "SymbolTableNode | None"]
@@ -144,8 +148,7 @@ class Registry:
         if (
             not var.is_inferred
             or not isinstance(declared, Instance)
-            or not declared.type.has_base(_RELATIONSHIP)
-            or not (declared.args and isinstance(get_proper_type(declared.args[0]), AnyType))
+            or not _is_untyped_relationship(declared)
             or not is_mapped_class(info)
         ):
             return None, True
@@ -171,6 +174,8 @@ class Registry:
             return None
         if shape in (LIST, SET):
             return _generic(f"builtins.{shape}", item, self._lookup)
+        if shape in _LOADERS:
+            return _generic(_LOADERS[shape], item, self._lookup)
         if shape == OPTIONAL:
             return UnionType.make_union([item, NoneType()])
         if shape == ONE:
@@ -286,6 +291,24 @@ def _generic(fullname: str, item: Instance, lookup: Lookup) -> Instance | None:
     return Instance(sym.node, [item])
 
 
+def _untyped(typ: Type) -> bool:
+    """What mypy gives instance access to an unannotated relationship: `Any` (through
+    SQLAlchemy's `__get__`), or `RelationshipProperty[Any]` itself where the declaration
+    returns that type (Flask-SQLAlchemy's `db.relationship`)."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, AnyType):
+        return True
+    return isinstance(proper, Instance) and _is_untyped_relationship(proper)
+
+
+def _is_untyped_relationship(typ: Instance) -> bool:
+    return (
+        typ.type.has_base(_RELATIONSHIP)
+        and bool(typ.args)
+        and isinstance(get_proper_type(typ.args[0]), AnyType)
+    )
+
+
 def _relationships_of(facts: Facts) -> dict[str, object]:
     rels = facts.get("rels")
     return rels if isinstance(rels, dict) else {}
@@ -304,7 +327,7 @@ class _RelationshipType:
         self.typ: Type | None = None
 
     def __call__(self, ctx: AttributeContext) -> Type:
-        if ctx.is_lvalue or not isinstance(get_proper_type(ctx.default_attr_type), AnyType):
+        if ctx.is_lvalue or not _untyped(ctx.default_attr_type):
             return ctx.default_attr_type
         typ = self.typ
         if typ is None:
@@ -443,8 +466,8 @@ def _relationship(call: CallExpr, cdef: ClassDef, local: dict[str, bool]) -> lis
     if target is None:
         return None
     lazy = _argument(call, "lazy")
-    if isinstance(lazy, StrExpr) and lazy.value in _NOT_A_COLLECTION:
-        return None
+    if isinstance(lazy, StrExpr) and lazy.value in _LOADERS:
+        return [target, lazy.value]
     uselist = _argument(call, "uselist")
     use = _literal_bool(uselist)
     if uselist is not None and use is None:
