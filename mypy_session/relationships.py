@@ -69,6 +69,8 @@ SET: Final = "set"
 OPTIONAL: Final = "optional"  # `X | None`: uselist=False, remote_side, nullable foreign_keys
 ONE: Final = "one"  # `X`: foreign_keys all local and NOT NULL
 BY_FOREIGN_KEY: Final = "fk"  # many-to-one when the class has a ForeignKey to the target
+# uselist=False: `X` over a NOT NULL ForeignKey to the target in the class, else `X | None`
+SCALAR_BY_FOREIGN_KEY: Final = "fk1"
 
 # lazy= strategies whose attribute is not the collection itself but a query or a writer:
 # the types SQLAlchemy gives `DynamicMapped[X]` / `WriteOnlyMapped[X]` on instance access.
@@ -180,11 +182,11 @@ class Registry:
             return UnionType.make_union([item, NoneType()])
         if shape == ONE:
             return item
-        if shape == BY_FOREIGN_KEY:
+        if shape in (BY_FOREIGN_KEY, SCALAR_BY_FOREIGN_KEY):
             nullable = self._foreign_key_to(facts, target, self_referential=target is info)
-            if nullable is None:
+            if nullable is None and shape == BY_FOREIGN_KEY:
                 return _generic("builtins.list", item, self._lookup)
-            return UnionType.make_union([item, NoneType()]) if nullable else item
+            return item if nullable is False else UnionType.make_union([item, NoneType()])
         return None
 
     def _foreign_key_to(self, facts: Facts, target: TypeInfo, *, self_referential: bool) -> bool | None:
@@ -472,16 +474,17 @@ def _relationship(call: CallExpr, cdef: ClassDef, local: dict[str, bool]) -> lis
     use = _literal_bool(uselist)
     if uselist is not None and use is None:
         return None  # computed: not known here
-    collection = _argument(call, "collection_class")
-    shape: str | None = LIST
-    if collection is not None:
-        shape = _COLLECTIONS.get(collection.name) if isinstance(collection, NameExpr) else None
-    if use is False:
-        return [target, OPTIONAL]
-    if shape is None:
-        return None
-    if use is True or _argument(call, "secondary") is not None:
-        return [target, shape]
+    if use is not False:
+        collection = _argument(call, "collection_class")
+        shape = LIST
+        if collection is not None:
+            known = _COLLECTIONS.get(collection.name) if isinstance(collection, NameExpr) else None
+            if known is None:
+                return None  # a dict or a custom collection
+            shape = known
+        if use is True or collection is not None or _argument(call, "secondary") is not None:
+            return [target, shape]
+    # A scalar (uselist=False), or many-to-one / one-to-many still to tell.
     if _argument(call, "remote_side") is not None:
         return [target, OPTIONAL]
     foreign = _argument(call, "foreign_keys")
@@ -489,10 +492,10 @@ def _relationship(call: CallExpr, cdef: ClassDef, local: dict[str, bool]) -> lis
         names = _names_in(foreign, cdef.name)
         if names is None:
             return None
-        if not names or not names <= local.keys():
-            return [target, shape]
-        return [target, OPTIONAL if any(local[n] for n in names) else ONE]
-    return [target, BY_FOREIGN_KEY if shape == LIST else shape]
+        if names and names <= local.keys():
+            return [target, OPTIONAL if any(local[n] for n in names) else ONE]
+        return [target, OPTIONAL if use is False else LIST]
+    return [target, SCALAR_BY_FOREIGN_KEY if use is False else BY_FOREIGN_KEY]
 
 
 def _target(expr: Expression | None) -> str | None:
