@@ -1,10 +1,12 @@
 """Legacy `relationship(...)` typing (docs/legacy-models.md) when the models come from
 mypy's cache: the facts read from the class bodies are stored with the module, so a warm
 run whose models module is fresh types the relationships as the cold run did; also under
-parallel checking, where a worker may never see the models' syntax tree."""
+parallel checking, where a worker may never see the models' syntax tree. And `callers`,
+which resolves calls and writes through the types it gives."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,25 @@ def test_parallel_checking(tmp_path: Path) -> None:
     assert normalized(output(tmp_path, "-n", "2")) == EXPECTED
     write(tmp_path, {"app.py": FILES["app.py"] + "\n        x = 1\n"})
     assert normalized(output(tmp_path, "-n", "2")) == EXPECTED
+
+
+def test_callers_resolves_through_relationships(tmp_path: Path) -> None:
+    files = dict(FILES)
+    files["app.py"] += """
+        def close(order: Order) -> None:
+            order.customer.settle()
+            for other in order.customer.orders:
+                other.customer_id = 0
+    """
+    write(tmp_path, files)
+    result = run(
+        tmp_path, "callers", "Customer.settle", "Order.customer_id", "--format", "json",
+        "--", "app.py", "models_a.py", "models_b.py", module="mypy_session",
+    )
+    assert result.status == 0, result.stderr
+    sites = json.loads(result.stdout)
+    assert sorted((s["kind"], s["target"], s["line"]) for s in sites) == [
+        ("call", "models_a.Customer.settle", 9),
+        ("call", "models_a.Customer.settle", 12),
+        ("write", "models_b.Order.customer_id", 14),
+    ]
