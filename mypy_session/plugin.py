@@ -34,6 +34,7 @@ from mypy_session.version import __version__
 if TYPE_CHECKING:
     from mypy_session.gate import Gate
     from mypy_session.recorder import Recorder
+    from mypy_session.relationships import RelationshipAccess
     from mypy_session.report import Reporter
 
 # Plugin hooks (each takes one name, returns a hook or None) this plugin does not use.
@@ -41,7 +42,6 @@ _UNUSED_HOOKS: Final = (
     "get_type_analyze_hook",
     "get_function_signature_hook",
     "get_method_signature_hook",
-    "get_attribute_hook",
     "get_class_decorator_hook",
     "get_metaclass_hook",
     "get_base_class_hook",
@@ -98,13 +98,22 @@ class SessionPlugin(Plugin):
             setattr(self, name, nothing.get)
         # Legacy `Column` models under SQLAlchemy 2.1 (`legacy_models`): asked for every
         # class attribute access, so answered from a memo too, outside the daemon.
+        # Instance access to their `relationship(...)` attributes (`relationships`) too.
+        self._relationships: RelationshipAccess | None = None
         if not self.config.legacy_model_typing:
             setattr(self, "get_class_attribute_hook", nothing.get)
+            setattr(self, "get_attribute_hook", nothing.get)
         else:
             from mypy_session.legacy_models import ColumnAccess
+            from mypy_session.relationships import RelationshipAccess
 
             columns = ColumnAccess(self.lookup_fully_qualified, memo=not self._daemon)
             setattr(self, "get_class_attribute_hook", columns.__getitem__)
+            modules = lambda: getattr(self, "_modules", None)  # noqa: E731 - set by mypy later
+            self._relationships = RelationshipAccess(
+                self.lookup_fully_qualified, modules, memo=not self._daemon
+            )
+            setattr(self, "get_attribute_hook", self._relationships.__getitem__)
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
@@ -112,6 +121,8 @@ class SessionPlugin(Plugin):
         Called with `is_check=False` just before a module's cache is written: a moment to
         store the summaries of its functions with it (see `knowledge`)."""
         if not ctx.is_check:
+            if self._relationships is not None:
+                self._relationships.store(ctx.id)
             gate = self.gate()
             if gate is not None:
                 gate.guarded(gate.store, ctx.id)
@@ -142,6 +153,11 @@ class SessionPlugin(Plugin):
     ) -> Callable[[AttributeContext], Type] | None:
         """`Model.column` of a legacy declarative model, typed `Never` by SQLAlchemy 2.1
         (`legacy_models`); replaced in `__init__` by the memo or by "none"."""
+        return None
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        """`obj.relationship` of a legacy declarative model, `Any` to SQLAlchemy
+        (`relationships`); replaced in `__init__` by the memo or by "none"."""
         return None
 
     def gate(self) -> Gate | None:
