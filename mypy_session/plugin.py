@@ -32,6 +32,7 @@ from mypy_session.version import __version__
 # Everything else is imported where it is first needed: a warm run (nothing to check)
 # loads only this module, the settings and the error codes.
 if TYPE_CHECKING:
+    from mypy_session.boundary import Boundary
     from mypy_session.gate import Gate
     from mypy_session.recorder import Recorder
     from mypy_session.report import Reporter
@@ -105,6 +106,14 @@ class SessionPlugin(Plugin):
 
             columns = ColumnAccess(self.lookup_fully_qualified, memo=not self._daemon)
             setattr(self, "get_class_attribute_hook", columns.__getitem__)
+        # The service boundary (`boundary`): with nothing guarded, no hook at all; else the
+        # attribute hook is a dict of the guarded names, and calls are wrapped in `_gate`.
+        self._boundary: Boundary | None = None
+        if self.config.guarded:
+            from mypy_session.boundary import Boundary
+
+            self._boundary = Boundary(self.config, self.lookup_fully_qualified, self._boundary_reporter)
+            setattr(self, "get_attribute_hook", self._boundary.attribute_hooks.get)
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
@@ -126,6 +135,8 @@ class SessionPlugin(Plugin):
             gate = self.gate()  # a configured entry may name nothing in this module
         if gate is not None:
             gate.guarded(gate.module_checked, file)
+        if self._boundary is not None and self._boundary.pending:
+            self._boundary.refresh()  # a guarded class may be declared in this module
         return set()
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
@@ -192,7 +203,13 @@ class SessionPlugin(Plugin):
         if gate is None:
             return None
         hook: Callable[[Any], Type] | None = gate.guarded(gate.hook_for, fullname)
+        if self._boundary is not None:
+            hook = self._boundary.wrap(fullname, hook)
         return hook
+
+    def _boundary_reporter(self) -> Reporter | None:
+        gate = self.gate()
+        return gate.knowledge.reporter if gate is not None else None
 
 
 def _cache_key(settings: dict[str, Any]) -> str:
