@@ -78,6 +78,17 @@ if TYPE_CHECKING:
     from mypy_session.report import Reporter
 
 Lookup = Callable[[str], "SymbolTableNode | None"]
+FindClass = Callable[[str], "TypeInfo | None"]
+
+
+def class_finder(lookup: Lookup) -> FindClass:
+    """Classes by fullname, from mypy's `lookup_fully_qualified` (re-exports followed)."""
+
+    def find(fullname: str) -> TypeInfo | None:
+        sym = lookup(fullname)
+        return sym.node if sym is not None and isinstance(sym.node, TypeInfo) else None
+
+    return find
 
 # gate.DEBUG_ENV, not imported from there: the gate loads the whole analysis.
 _DEBUG_ENV: Final = "MYPY_SESSION_DEBUG"
@@ -159,10 +170,10 @@ class Boundary:
     def __init__(
         self,
         config: SessionConfig,
-        lookup: Lookup,
-        reporter: Callable[[], Reporter | None],
+        find_class: FindClass,
+        reporter: Callable[[], Reporter | None] = lambda: None,
     ) -> None:
-        self._lookup = lookup
+        self._find_class = find_class
         self._reporter = reporter
         self.guards = [
             Guard(key, allowed, config.guarded_use.get(key))
@@ -200,10 +211,8 @@ class Boundary:
     def _resolve(self) -> None:
         still = []
         for guard in self.pending:
-            owner = guard.key.rpartition(".")[0]
-            sym = self._lookup(owner)
-            info = sym.node if sym is not None else None
-            if not isinstance(info, TypeInfo):
+            info = self._find_class(guard.key.rpartition(".")[0])
+            if info is None:
                 still.append(guard)
                 continue
             guard.cls = info.fullname
@@ -242,9 +251,8 @@ class Boundary:
         if action is not None:
             return functools.partial(self._setattr, action=action)
         self.refresh()
-        sym = self._lookup(owner) if owner else None
-        info = sym.node if sym is not None else None
-        if not isinstance(info, TypeInfo):
+        info = self._find_class(owner) if owner else None
+        if info is None:
             return None
         guards = [g for g in self.guards if g.method and g.attr == name and info.has_base(g.cls)]
         if guards:

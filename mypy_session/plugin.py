@@ -110,9 +110,10 @@ class SessionPlugin(Plugin):
         # attribute hook is a dict of the guarded names, and calls are wrapped in `_gate`.
         self._boundary: Boundary | None = None
         if self.config.guarded:
-            from mypy_session.boundary import Boundary
+            from mypy_session.boundary import Boundary, class_finder
 
-            self._boundary = Boundary(self.config, self.lookup_fully_qualified, self._boundary_reporter)
+            find_class = class_finder(self.lookup_fully_qualified)
+            self._boundary = Boundary(self.config, find_class, self._boundary_reporter)
             setattr(self, "get_attribute_hook", self._boundary.attribute_hooks.get)
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
