@@ -286,7 +286,7 @@ class Boundary:
         if name == "values":
             callee = call.callee
             model = _update_target(callee.expr, checker) if isinstance(callee, MemberExpr) else None
-            keys = _keys(call.args, call.arg_kinds, call.arg_names)
+            keys = list(_keys(call.args, call.arg_kinds, call.arg_names))
             action = SQL_UPDATE
         elif name == "update":
             receiver = cast(MethodContext, ctx).type  # a ProperType already
@@ -294,7 +294,7 @@ class Boundary:
             if isinstance(receiver, Instance) and receiver.args:
                 found = receiver_infos(receiver.args[0])
                 model = found[0] if found else None
-            keys = _keys(call.args[:1], call.arg_kinds[:1], call.arg_names[:1])
+            keys = list(_keys(call.args[:1], call.arg_kinds[:1], call.arg_names[:1]))
             action = SQL_UPDATE
         else:  # bulk_update_mappings(Model, [{...}, ...])
             if len(call.args) < 2:
@@ -304,9 +304,9 @@ class Boundary:
             action = BULK_UPDATE
         if model is None:
             return
-        for key in dict.fromkeys(keys):
+        for key, where in keys:
             for guard in self.guards_of([model], key, method=False):
-                yield guard, action, call
+                yield guard, action, where  # at the column's name (or value), not the chain
 
     def guards_of(self, infos: Sequence[TypeInfo], attr: str, *, method: bool | None) -> list[Guard]:
         """The guards on `attr` of any of `infos` (or of one of their bases)."""
@@ -496,27 +496,25 @@ def _update_target(expr: Expression, checker: TypeChecker) -> TypeInfo | None:
 
 def _keys(
     args: Sequence[Expression], kinds: Sequence[object], names: Sequence[str | None]
-) -> list[str]:
-    """Column names an UPDATE sets: keyword arguments, keys of a dict literal (strings or
-    `Model.column`), keys of a `**{...}` literal."""
-    keys: list[str] = []
+) -> Iterator[tuple[str, Context]]:
+    """Column names an UPDATE sets, each with where it is written: keyword arguments (at
+    the value), keys of a dict literal (strings or `Model.column`), keys of `**{...}`."""
     for arg, kind, name in zip(args, kinds, names):
         if kind == ARG_NAMED and name is not None:
-            keys.append(name)
+            yield name, arg
         elif kind in (ARG_POS, ARG_STAR2) and isinstance(arg, DictExpr):
-            keys.extend(_dict_keys(arg))
-    return keys
+            yield from _dict_keys(arg)
 
 
-def _dict_keys(expr: DictExpr) -> Iterator[str]:
+def _dict_keys(expr: DictExpr) -> Iterator[tuple[str, Context]]:
     for key, _ in expr.items:
         if isinstance(key, StrExpr):
-            yield key.value
+            yield key.value, key
         elif isinstance(key, MemberExpr):
-            yield key.name
+            yield key.name, key
 
 
-def _mapping_keys(expr: Expression) -> Iterator[str]:
+def _mapping_keys(expr: Expression) -> Iterator[tuple[str, Context]]:
     """Keys of the mappings of `bulk_update_mappings`: a list or tuple of dict literals or
     `dict(...)` calls, or a comprehension that makes them."""
     items: list[Expression]
