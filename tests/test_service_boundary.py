@@ -5,6 +5,7 @@ of the caller with the model module from the cache, after an edit of the setting
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mypy_session.config import load_config
-from tests.helpers import MYPY_2, run, write
+from tests.helpers import MYPY_2, Result, run, write
 from tests.test_config import assert_stops_with_one_line
 
 MODELS = """
@@ -212,3 +213,46 @@ def test_daemon_matches(tmp_path: Path) -> None:
         assert [l for l in again.stdout.splitlines() if ": error:" in l] == COLD[1:], again.stdout
     finally:
         run(tmp_path, "stop", module="mypy.dmypy")
+
+
+# -- callers and audit ---------------------------------------------------------------------
+
+
+def cli(root: Path, *args: str) -> Result:
+    return run(root, *args, module="mypy_session")
+
+
+def test_callers_marks_each_site(tmp_path: Path) -> None:
+    write(tmp_path, FILES)
+    result = cli(tmp_path, "callers", "Unit.count", "Unit.bump", "--format", "json", "--", "app")
+    assert result.status == 0, result.stderr
+    sites = {(s["path"], s["line"], s["kind"], s["boundary"]) for s in json.loads(result.stdout)}
+    assert sites == {
+        ("app/models.py", 12, "write", "allowed"),  # the defining module
+        ("app/inventory.py", 4, "write", "allowed"),
+        ("app/inventory.py", 5, "call", "allowed"),
+        ("app/orders.py", 4, "write", "violation"),
+        ("app/orders.py", 5, "call", "violation"),
+    }  # other.count is Other's attribute: not listed
+    table = cli(tmp_path, "callers", "Unit.count", "--", "app").stdout.splitlines()
+    assert table[0].split()[-1] == "boundary"
+    assert any("app/orders.py:4" in line and line.endswith("violation") for line in table)
+
+
+def test_callers_without_guarded_has_no_boundary_column(tmp_path: Path) -> None:
+    write(tmp_path, {**FILES, "mypy.ini": "[mypy]\nplugins = mypy_session.plugin\n"})
+    result = cli(tmp_path, "callers", "Unit.count", "--", "app")
+    assert result.stdout.splitlines()[0].split()[-1] == "passed"
+    sites = json.loads(cli(tmp_path, "callers", "Unit.count", "--format", "json", "--", "app").stdout)
+    assert sites and all(s["boundary"] is None for s in sites)
+
+
+def test_audit_lists_violations_per_module(tmp_path: Path) -> None:
+    write(tmp_path, FILES)
+    report = json.loads(cli(tmp_path, "audit", "--format", "json", "app").stdout)
+    assert {module: [f["line"] for f in found] for module, found in report["service_boundary"].items()} == {
+        "app.orders": [4, 5]
+    }
+    assert report["summary"]["by_code"]["service-boundary"] == 2
+    markdown = cli(tmp_path, "audit", "app").stdout
+    assert "## Service boundary" in markdown and "### `app.orders` (2)" in markdown
