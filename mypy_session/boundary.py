@@ -114,10 +114,16 @@ _UPDATE_CONSTRUCTORS: Final = frozenset(
 _UPDATE_STATEMENT: Final = "sqlalchemy.sql.dml.Update"
 _QUERY: Final = "sqlalchemy.orm.query.Query"
 _SESSIONS: Final = ("sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoping.scoped_session")
+_ASYNC_SESSIONS: Final = (
+    "sqlalchemy.ext.asyncio.session.AsyncSession",
+    "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+)
 _SQL_METHODS: Final = {
     "values": (_UPDATE_STATEMENT,),
     "update": (_QUERY,),
     "bulk_update_mappings": _SESSIONS,
+    # ORM bulk UPDATE by primary key: session.execute(update(Model), [{...}, ...])
+    "execute": _SESSIONS + _ASYNC_SESSIONS,
 }
 
 
@@ -296,6 +302,12 @@ class Boundary:
                 model = found[0] if found else None
             keys = list(_keys(call.args[:1], call.arg_kinds[:1], call.arg_names[:1]))
             action = SQL_UPDATE
+        elif name == "execute":  # execute(update(Model), [{...}, ...])
+            if len(call.args) < 2 or call.arg_kinds[1] != ARG_POS:
+                return
+            model = _update_target(call.args[0], checker)
+            keys = list(_mapping_keys(call.args[1]))
+            action = BULK_UPDATE
         else:  # bulk_update_mappings(Model, [{...}, ...])
             if len(call.args) < 2:
                 return
