@@ -179,8 +179,9 @@ def tail(text: str, n: int) -> str:
 # Set-up
 
 
-def write_configs(workdir: Path, plugin: str) -> dict[str, Path]:
-    """Two mypy configs, identical except for the ``plugins`` line."""
+def write_configs(workdir: Path, plugin: str, settings: str = "") -> dict[str, Path]:
+    """Two mypy configs, identical except for the ``plugins`` line (and `settings`, TOML
+    lines for the plugin's own config, e.g. a `[tool.mypy_session.guarded]` table)."""
     base = [
         "[tool.mypy]",
         "strict = true",
@@ -193,6 +194,8 @@ def write_configs(workdir: Path, plugin: str) -> dict[str, Path]:
         lines = list(base)
         if variant == "plugin":
             lines.append(f"plugins = [{json.dumps(plugin)}]")
+            if settings:
+                lines.append(settings.replace("\\n", "\n"))
         path = workdir / f"mypy-{variant}.toml"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         configs[variant] = path
@@ -561,6 +564,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure the mypyc-compiled wheel built from this checkout (default: the sources)",
     )
     parser.add_argument(
+        "--plugin-settings",
+        default="",
+        help="TOML appended to the plugin variant's config (\\n for newlines), e.g. a guarded table",
+    )
+    parser.add_argument(
         "--instructions",
         action="store_true",
         help="instead of timing, count instructions of one run per variant and mode (valgrind)",
@@ -624,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with work_directory(ns.keep) as workdir:
         corpus, manifest = prepare_corpus(ns.corpus, workdir, ns.modules, ns.functions, ns.seed)
-        configs = write_configs(workdir, ns.plugin)
+        configs = write_configs(workdir, ns.plugin, ns.plugin_settings)
         if ns.compiled:
             global PLUGIN_ROOT
             PLUGIN_ROOT = build_compiled(workdir)

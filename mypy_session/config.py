@@ -26,6 +26,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 TOML_SECTION: Final = "tool.mypy_session"
 INI_SECTION: Final = "mypy_session"
 INI_GUARDED_SECTION: Final = "mypy_session.guarded"
+# INI has no inline tables: the service to call instead of a guarded attribute, by key.
+INI_GUARDED_USE_SECTION: Final = "mypy_session.guarded.use"
 # `mypy-session check` may run mypy on a stand-in copy of the user's config; it names the
 # original here, so that relative paths and messages refer to the file the user wrote.
 ORIGINAL_CONFIG_ENV: Final = "MYPY_SESSION_CONFIG_FILE"
@@ -51,6 +53,7 @@ class SessionConfig:
         "config_file",
         "configured_names",
         "guarded",
+        "guarded_use",
         "legacy_model_typing",
         "marker_stubs",
         "scope_factories",
@@ -72,6 +75,7 @@ class SessionConfig:
         commit_methods: tuple[str, ...] = fullnames.DEFAULT_COMMIT_METHODS,
         marker_stubs: tuple[str, ...] = (),
         guarded: Mapping[str, tuple[str, ...]] | None = None,
+        guarded_use: Mapping[str, str] | None = None,
         baseline: str | None = None,
         session_providers: tuple[str, ...] = (),
         session_owners: tuple[str, ...] = (),
@@ -93,6 +97,8 @@ class SessionConfig:
         self.commit_methods: frozenset[str] = frozenset(commit_methods)
         self.marker_stubs = marker_stubs
         self.guarded: dict[str, tuple[str, ...]] = dict(guarded or {})
+        # The service to call instead, for the `guarded` entries that name one.
+        self.guarded_use: dict[str, str] = dict(guarded_use or {})
         self.baseline = baseline
         # Decorators that pass a session when the caller gives none (fullnames, or short
         # names without a dot), besides those found from their own body (`decorators`).
@@ -123,6 +129,7 @@ class SessionConfig:
             "commit_methods": sorted(self.commit_methods),
             "marker_stubs": list(self.marker_stubs),
             "guarded": {k: list(v) for k, v in sorted(self.guarded.items())},
+            "guarded_use": dict(sorted(self.guarded_use.items())),
             "baseline": self.baseline,
             "session_providers": sorted(self.session_providers),
             "session_owners": sorted(self.session_owners),
@@ -173,6 +180,18 @@ def _read_ini(path: str, shown: str) -> Mapping[str, object]:
                 section[key] = parser.get(INI_SECTION, key).strip()
     if parser.has_section(INI_GUARDED_SECTION):
         section["guarded"] = {k: _ini_list(v) for k, v in parser.items(INI_GUARDED_SECTION)}
+    if parser.has_section(INI_GUARDED_USE_SECTION):
+        # Merged into the TOML shape, { allowed = [...], use = "..." }, and validated alike.
+        guarded = section.get("guarded")
+        table = dict(guarded) if isinstance(guarded, dict) else {}
+        for key, use in parser.items(INI_GUARDED_USE_SECTION):
+            if key not in table:
+                raise ConfigError(
+                    f"{shown}: [{INI_GUARDED_USE_SECTION}] {key!r}: expected a key of "
+                    f"[{INI_GUARDED_SECTION}]"
+                )
+            table[key] = {"allowed": table[key], "use": use.strip()}
+        section["guarded"] = table
     return section
 
 
@@ -224,12 +243,30 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         for target, allowed in value.items():
             if not _is_dotted(target) or target.count(".") < 2:
                 raise fail(key, f'keys of the form "module.Class.attribute", got {target!r}')
+            if isinstance(allowed, dict):
+                # { allowed = [...], use = "service" }: the service goes to `guarded_use`.
+                unknown = sorted(set(allowed) - {"allowed", "use"})
+                if unknown or "allowed" not in allowed:
+                    raise fail(
+                        key,
+                        f'for {target!r} a list of module names or a table '
+                        f'{{ allowed = [...], use = "service" }}'
+                        + (f", got key {unknown[0]!r}" if unknown else ", without 'allowed'"),
+                    )
+                use = allowed.get("use")
+                if use is not None:
+                    if not isinstance(use, str) or not _is_dotted(use):
+                        raise fail(key, f"for {target!r} 'use' a function name, got {use!r}")
+                    uses[target] = use
+                allowed = allowed["allowed"]
             if not isinstance(allowed, list) or not all(
                 isinstance(m, str) and _is_dotted(m) for m in allowed
             ):
                 raise fail(key, f"for {target!r} a list of module names")
             result[target] = tuple(allowed)
         return result
+
+    uses: dict[str, str] = {}
 
     def baseline(key: str) -> str:
         value = section[key]
@@ -268,4 +305,6 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         values[key] = reader(key)
     if "session_param_names" in values and not values["session_param_names"]:
         raise fail("session_param_names", "at least one parameter name")
+    if uses:
+        values["guarded_use"] = uses
     return SessionConfig(config_file=path, **values)

@@ -64,6 +64,11 @@ SESSION_NOT_ANALYSED: Final = ErrorCode(
     CATEGORY,
     default_enabled=False,
 )
+SERVICE_BOUNDARY: Final = ErrorCode(
+    "service-boundary",
+    "Check that a guarded attribute is written, or a guarded method called, only in its service",
+    CATEGORY,
+)
 
 _MARKER_WORDS: Final = {"READ": "ReadOnly", "SINGLE": "SingleStep", "MULTI": "MultiStep"}
 
@@ -145,6 +150,16 @@ def missing_param(function: str, marker: str) -> str:
 def not_analysed(function: str, why: str) -> str:
     """`Session code of "f" was not analysed: unreachable after line 12; no check ran there`."""
     return f'Session code of "{function}" was {why}; no session check ran there'
+
+
+def service_boundary(action: str, target: str, allowed: tuple[str, ...], use: str | None) -> str:
+    """`Write to guarded "FinishedUnit.inventory_count" outside its allowed modules
+    (app.services.inventory); call "adjust_inventory" instead`."""
+    advice = f'call "{use}" instead' if use else "move this change into one of them"
+    return (
+        f'{action} guarded "{target}" outside its allowed modules ({", ".join(allowed)}); '
+        f"{advice}"
+    )
 
 
 def unresolved_setting(config_file: str, setting: str, entry: str, module: str, missing: str) -> str:

@@ -9,17 +9,20 @@ messages (`errorcodes`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from mypy.nodes import MypyFile
 from mypy.options import Options
 from mypy.plugin import AttributeContext, FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import Type
+
+AttributeHook = Callable[[AttributeContext], Type]
 
 # Imported for its side effect: it registers the plugin's error codes with mypy, which
 # checks the codes named in the options (--enable-error-code...) right after loading
@@ -32,6 +35,7 @@ from mypy_session.version import __version__
 # Everything else is imported where it is first needed: a warm run (nothing to check)
 # loads only this module, the settings and the error codes.
 if TYPE_CHECKING:
+    from mypy_session.boundary import Boundary
     from mypy_session.gate import Gate
     from mypy_session.recorder import Recorder
     from mypy_session.relationships import RelationshipAccess
@@ -114,6 +118,23 @@ class SessionPlugin(Plugin):
                 self.lookup_fully_qualified, modules, memo=not self._daemon
             )
             setattr(self, "get_attribute_hook", self._relationships.__getitem__)
+        # The service boundary (`boundary`): with nothing guarded, no hook at all; else the
+        # attribute hook is a dict of the guarded names, and calls are wrapped in `_gate`.
+        self._boundary: Boundary | None = None
+        if self.config.guarded:
+            from mypy_session.boundary import Boundary, class_finder
+
+            find_class = class_finder(self.lookup_fully_qualified)
+            self._boundary = Boundary(self.config, find_class, self._boundary_reporter)
+            guarded = self._boundary.attribute_hooks
+            if self._relationships is None:
+                setattr(self, "get_attribute_hook", guarded.get)
+            else:
+                setattr(
+                    self,
+                    "get_attribute_hook",
+                    functools.partial(_both_attribute_hooks, self._relationships, guarded),
+                )
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
         """The settings, the plugin version and this module's marker stub: mypy's cache key.
@@ -137,6 +158,8 @@ class SessionPlugin(Plugin):
             gate = self.gate()  # a configured entry may name nothing in this module
         if gate is not None:
             gate.guarded(gate.module_checked, file)
+        if self._boundary is not None and self._boundary.pending:
+            self._boundary.refresh()  # a guarded class may be declared in this module
         return set()
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
@@ -208,7 +231,33 @@ class SessionPlugin(Plugin):
         if gate is None:
             return None
         hook: Callable[[Any], Type] | None = gate.guarded(gate.hook_for, fullname)
+        if self._boundary is not None:
+            hook = self._boundary.wrap(fullname, hook)
         return hook
+
+    def _boundary_reporter(self) -> Reporter | None:
+        gate = self.gate()
+        return gate.knowledge.reporter if gate is not None else None
+
+
+def _both_attribute_hooks(
+    relationships: Mapping[str, AttributeHook | None],
+    guarded: Mapping[str, AttributeHook],
+    fullname: str,
+) -> AttributeHook | None:
+    """The relationship typing and the service boundary on one attribute: the boundary sees
+    the type the relationship hook gives (a guarded relationship is both)."""
+    typing = relationships[fullname]
+    boundary = guarded.get(fullname)
+    if boundary is None or typing is None:
+        return typing or boundary
+    return functools.partial(_chained_attribute_hook, typing, boundary)
+
+
+def _chained_attribute_hook(
+    typing: AttributeHook, boundary: AttributeHook, ctx: AttributeContext
+) -> Type:
+    return boundary(ctx._replace(default_attr_type=typing(ctx)))
 
 
 def _cache_key(settings: dict[str, Any]) -> str:

@@ -20,3 +20,18 @@ for _module in pkgutil.walk_packages(mypy_session.__path__, "mypy_session."):
     if _module.name.startswith("mypy_session._stubs") or _module.name.endswith("__main__"):
         continue
     importlib.import_module(_module.name)
+
+# pytest-mypy-plugins joins a case's `mypy_config` to tests/mypy.ini with a ConfigParser
+# that lowercases keys; the plugin reads its INI keys with their case (the `guarded`
+# section is keyed by "module.Class.attribute", as users write it), so keep it here too.
+import configparser  # noqa: E402
+
+from pytest_mypy_plugins import configs as _configs  # noqa: E402
+
+
+class _CaseKeepingParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
+_configs.ConfigParser = _CaseKeepingParser  # type: ignore[attr-defined,misc]

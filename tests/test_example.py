@@ -13,7 +13,7 @@ from tests.helpers import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bakery"
 
-# The codes the plugin reports today (service-boundary lands with its own issue).
+# The codes the plugin reports (all of them).
 REPORTED_AS = {
     code: code
     for code in (
@@ -26,6 +26,7 @@ REPORTED_AS = {
         "session-callee-opens-scope",
         "session-detached-return",
         "session-missing-param",
+        "service-boundary",
     )
 }
 
@@ -56,6 +57,9 @@ def test_example_reports_exactly_the_planted_mistakes(tmp_path: Path) -> None:
             reported.add((match["path"], int(match["line"]), match["code"]))
     assert "Traceback" not in result.stdout + result.stderr
     expected = planted()
-    assert len(expected) >= 15
+    assert len(expected) >= 22
+    # A violation of each kind of `service-boundary`: =, +=, del, setattr, a guarded
+    # method, update().values(), Query.update(), bulk_update_mappings().
+    assert sum(1 for item in expected if item[2] == "service-boundary") == 7
     assert reported == expected, result.stdout
     assert result.status == 1

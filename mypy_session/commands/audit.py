@@ -71,6 +71,7 @@ AUDIT_CODES: Final = {
 }
 
 BORROWED_COMMIT: Final = errorcodes.SESSION_BORROWED_COMMIT.code
+SERVICE_BOUNDARY: Final = "service-boundary"
 
 READ: Final = "READ"
 SINGLE: Final = "SINGLE"
@@ -156,6 +157,8 @@ class Audit:
     chains: list[str]  # every chain that reaches an opener through functions without a session
     sources: list[str]
     not_analysed: list[NotAnalysed] = field(default_factory=list)  # every function's, in file order
+    # `service-boundary` findings by module: the guarded writes and calls outside their service
+    boundary: dict[str, list[Finding]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         by_code: dict[str, int] = defaultdict(int)
@@ -422,7 +425,12 @@ def assemble(outcome: Outcome, collector: Collector) -> Audit:
         [*outcome.findings, *audit_findings], key=lambda f: (f.path, f.line, f.column, f.code)
     )
     functions.sort(key=lambda f: (f.path, f.line))
-    return Audit(functions, findings, sorted(chains), outcome.sources, skipped)
+    module_of = {shape.path: shape.module for shape in collector.shapes}
+    boundary: dict[str, list[Finding]] = defaultdict(list)
+    for finding in outcome.findings:
+        if finding.code == SERVICE_BOUNDARY:
+            boundary[module_of.get(finding.path, finding.path)].append(finding)
+    return Audit(functions, findings, sorted(chains), outcome.sources, skipped, dict(sorted(boundary.items())))
 
 
 def _not_analysed(facts: list[NotAnalysed]) -> list[NotAnalysed]:

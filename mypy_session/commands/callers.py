@@ -4,6 +4,7 @@ attribute, resolved by type, not by text (`FinishedUnit.update_inventory` is not
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,12 +30,15 @@ from mypy.nodes import (
 )
 from mypy.types import Instance, Type, TypeType, UnionType, get_proper_type
 
+from mypy_session.boundary import Boundary
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_params_of
 
 CALL: Final = "call"
 WRITE: Final = "write"
+ALLOWED: Final = "allowed"
+VIOLATION: Final = "violation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class Site:
     column: int
     function: str  # the enclosing function's fullname, "<module>" at module level
     session_passed: str  # "yes", "no", "splat" (through *args / **kwargs), "n/a"
+    boundary: str | None = None  # a guarded target: ALLOWED or VIOLATION (`service-boundary`)
 
 
 class Collector:
@@ -55,8 +60,13 @@ class Collector:
     def __init__(self, names: list[str]) -> None:
         self.names = names
         self.sites: list[Site] = []
+        self.boundary: Boundary | None = None  # the `guarded` setting, where it has entries
+        self.guarded = False
 
     def __call__(self, tree: MypyFile, types: dict[Expression, Type], knowledge: Knowledge) -> None:
+        if knowledge.config.guarded and self.boundary is None:
+            self.guarded = True
+            self.boundary = Boundary(knowledge.config, functools.partial(_find_class, knowledge))
         finder = _Finder(self, tree, types, knowledge)
         finder.unit("<module>", tree.defs, into_functions=False)
         for prefix, node in functions_in(tree.defs):
@@ -102,9 +112,20 @@ class _Finder:
                 if isinstance(expr, CallExpr):
                     self._call(expr)
 
-    def _add(self, name: str, target: str, kind: str, node: Expression, passed: str) -> None:
+    def _add(
+        self, name: str, target: str, kind: str, node: Expression, passed: str, receiver: Expression | None
+    ) -> None:
+        verdict = None
+        boundary = self.collector.boundary
+        if boundary is not None and receiver is not None:
+            # The same facts as the check: the guards on this name of the receiver's class.
+            attr = target.rpartition(".")[2]
+            guards = boundary.guards_of(self._receivers(receiver), attr, method=kind == CALL)
+            if guards:
+                module = self.tree.fullname
+                verdict = ALLOWED if all(g.allows(module) for g in guards) else VIOLATION
         self.collector.sites.append(
-            Site(name, target, kind, self.tree.path, node.line, node.column, self.function, passed)
+            Site(name, target, kind, self.tree.path, node.line, node.column, self.function, passed, verdict)
         )
 
     # -- calls -----------------------------------------------------------------------------
@@ -113,7 +134,8 @@ class _Finder:
         for target, node in self._resolve_callee(call.callee):
             name = self.collector.match({target} | self._also(call.callee, target))
             if name is not None:
-                self._add(name, target, CALL, call, self._passed(call, node))
+                receiver = call.callee.expr if isinstance(call.callee, MemberExpr) else None
+                self._add(name, target, CALL, call, self._passed(call, node), receiver)
                 return
 
     def _resolve_callee(self, callee: Expression) -> list[tuple[str, SymbolNode | None]]:
@@ -183,8 +205,17 @@ class _Finder:
         for resolved, _ in self._members(target.expr, target.name):
             name = self.collector.match({resolved} | self._also(target, resolved))
             if name is not None:
-                self._add(name, resolved, WRITE, target, "n/a")
+                self._add(name, resolved, WRITE, target, "n/a", target.expr)
                 return
+
+
+def _find_class(knowledge: Knowledge, fullname: str) -> TypeInfo | None:
+    found = knowledge.module_of(fullname)
+    if found is None:
+        return None
+    module, tree = found
+    sym = tree.names.get(fullname[len(module) + 1 :])
+    return sym.node if sym is not None and isinstance(sym.node, TypeInfo) else None
 
 
 def _flatten(expr: Expression) -> list[Expression]:

@@ -156,15 +156,18 @@ def callers(args: list[str]) -> int:
                 "column": s.column + 1,
                 "function": s.function,
                 "session_passed": s.session_passed,
+                "boundary": s.boundary,
             }
             for s in sites
         ]
         return 0 if _emit(json.dumps(data, indent=2) + "\n", known.output_file) else 2
-    rows = [("location", "kind", "target", "function", "session passed")]
+    rows: list[tuple[str, ...]] = [("location", "kind", "target", "function", "session passed")]
     rows += [
         (f"{build.relative(s.path)}:{s.line}", s.kind, s.target, s.function, s.session_passed)
         for s in sites
     ]
+    if collector.guarded:  # `guarded` has entries: each site allowed, a violation, or "-"
+        rows = [(*row, "boundary" if i == 0 else sites[i - 1].boundary or "-") for i, row in enumerate(rows)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     missing = [name for name in known.name if not any(s.name == name for s in sites)]

@@ -27,6 +27,7 @@ _FIXES = {
     "session-callee-opens-scope": "give the callee a session parameter and pass the held session",
     "session-detached-return": "return plain values, or load the object in the caller's session",
     "session-missing-param": "add `session: Session | None = None` and use it",
+    "service-boundary": "make the change through the service that owns the attribute",
 }
 _NOT_ANALYSED: Final = errorcodes.SESSION_NOT_ANALYSED.code
 
@@ -93,6 +94,7 @@ def markdown(audit: Audit) -> str:
         out.append(f"**Fix**: {fix_for(finding)}.")
         out.append("")
     out += _not_analysed_section(audit)
+    out += _boundary_section(audit)
     out += ["## Summary", ""]
     out.append("| | count |")
     out.append("|---|---|")
@@ -166,6 +168,26 @@ def _not_analysed_section(audit: Audit) -> list[str]:
     return out
 
 
+def _boundary_section(audit: Audit) -> list[str]:
+    """The `service-boundary` violations, module by module (only where `guarded` found any)."""
+    if not audit.boundary:
+        return []
+    out = ["## Service boundary", ""]
+    out.append(
+        "Guarded attributes written, and guarded methods called, outside the modules the "
+        "`guarded` setting allows:"
+    )
+    out.append("")
+    for module, findings in audit.boundary.items():
+        out += [f"### `{module}` ({len(findings)})", ""]
+        out.append("| Line | Function | Violation |")
+        out.append("|---|---|---|")
+        for finding in findings:
+            out.append(_row([str(finding.line), f"`{finding.function or '<module>'}`", finding.message]))
+        out.append("")
+    return out
+
+
 def _not_analysed_json(fact: NotAnalysed) -> dict[str, Any]:
     return {
         "reason": fact.reason,
@@ -220,6 +242,9 @@ def as_json(audit: Audit) -> str:
             for fact in audit.not_analysed
         ],
         "chains": audit.chains,
+        "service_boundary": {
+            module: [_finding_json(f) for f in findings] for module, findings in audit.boundary.items()
+        },
         "summary": audit.summary(),
     }
     return json.dumps(data, indent=2) + "\n"

@@ -74,6 +74,18 @@ def remove_units(
 
 
 @SingleStep
+def adjust_inventory(product_id: int, delta: int, reason: str, session: Session | None = None) -> int:
+    """Add ``delta`` units (negative to remove) with a ledger row; returns the new count.
+    The one service to call instead of writing ``FinishedUnit.inventory_count``."""
+    if not delta:
+        raise InvalidOperation("delta must not be zero")
+    if session is not None:
+        return _move(session, product_id, delta, reason)
+    with session_scope() as session:
+        return _move(session, product_id, delta, reason)
+
+
+@SingleStep
 def record_stocktake(product_id: int, counted: int, session: Session | None = None) -> int:
     """Set the count to what is physically on the shelf; returns the correction."""
     if counted < 0:
