@@ -174,8 +174,10 @@ class _Transformer(cst.CSTTransformer):
             if id(stmt) in self._unwrap and isinstance(stmt, cst.With):
                 inner: list[Any] = list(stmt.body.body) if isinstance(stmt.body, cst.IndentedBlock) else []
                 if inner:
+                    header = stmt.body.header if isinstance(stmt.body, cst.IndentedBlock) else None
+                    kept = [cst.EmptyLine(comment=header.comment)] if header is not None and header.comment else []
                     inner[0] = inner[0].with_changes(
-                        leading_lines=[*stmt.leading_lines, *inner[0].leading_lines]
+                        leading_lines=[*stmt.leading_lines, *kept, *inner[0].leading_lines]
                     )
                 out.extend(inner)
             else:
@@ -330,8 +332,18 @@ def _appended(
             last = last.with_changes(comma=cst.Comma(whitespace_after=separator))
     else:
         trailing = getattr(last, after_attr)
-        last = last.with_changes(comma=cst.Comma(whitespace_after=separator), **{after_attr: cst.SimpleWhitespace("")})
-        new = new.with_changes(**{after_attr: trailing})
+        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(separator, cst.ParenthesizedWhitespace):
+            # A wrapped list without a trailing comma: a comment after the last item
+            # stays with it; the new item ends the list where it ended.
+            kept = trailing.with_changes(last_line=separator.last_line)
+            closing = cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(), empty_lines=[], indent=trailing.indent, last_line=trailing.last_line
+            )
+            last = last.with_changes(comma=cst.Comma(whitespace_after=kept), **{after_attr: cst.SimpleWhitespace("")})
+            new = new.with_changes(**{after_attr: closing})
+        else:
+            last = last.with_changes(comma=cst.Comma(whitespace_after=separator), **{after_attr: cst.SimpleWhitespace("")})
+            new = new.with_changes(**{after_attr: trailing})
     return [*items[:-1], last, new]  # type: ignore[list-item]  # libcst's with_changes is untyped
 
 
@@ -343,10 +355,12 @@ def _separator(items: Sequence[Union[cst.Arg, cst.Param]], opening: cst.BasePare
         comma = item.comma
         if isinstance(comma, cst.Comma):
             return _without_comment(comma.whitespace_after)
-    last = items[-1].comma
-    if isinstance(last, cst.Comma) and isinstance(last.whitespace_after, cst.ParenthesizedWhitespace):
-        if isinstance(opening, cst.ParenthesizedWhitespace):
-            return _without_comment(opening)
+    last = items[-1]
+    after = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else (
+        last.whitespace_after_arg if isinstance(last, cst.Arg) else last.whitespace_after_param
+    )
+    if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(opening, cst.ParenthesizedWhitespace):
+        return _without_comment(opening)  # one item on its own line
     return cst.SimpleWhitespace(" ")
 
 
