@@ -31,7 +31,7 @@ from mypy_session.commands import build
 from mypy_session.recorder import Finding
 
 if TYPE_CHECKING:
-    from mypy_session.fixes import Edit
+    from mypy_session.fixes import Edit, Fix
 
 # The codes a fix exists for; every other selected finding is counted as remaining.
 _PLANNERS: Final = {
@@ -81,6 +81,7 @@ class _Parser(argparse.ArgumentParser):
 def fix(args: list[str]) -> int:
     parser = _Parser(
         prog="mypy-session fix",
+        allow_abbrev=False,  # `--sel...` abbreviations would take mypy's flags
         description="Fix the findings of PATHS: safe fixes by default, unsafe ones on request.",
         epilog="Every other argument (paths, --config-file, mypy flags) goes to mypy.",
     )
@@ -106,13 +107,15 @@ def fix(args: list[str]) -> int:
     problem = unreadable_config(mypy_args)
     if problem is not None:
         return build.fail(problem)
+    wrong = _bad_mypy_arguments(mypy_args)
+    if wrong is not None:
+        return build.fail(f"fix: {wrong}")
     return _run(mypy_args, chosen, diff=known.diff, unsafe=known.unsafe_fixes, progress=known.progress)
 
 
 def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, progress: bool | None) -> int:
     import importlib
 
-    from mypy_session.fixes import Edit, Fix
     from mypy_session.fixes.context import Collector, Context
 
     before = _read_sources(mypy_args)
@@ -128,7 +131,6 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
         outcome.recorder.calls, collector, modern_unions=outcome.options.python_version >= (3, 10)
     )
     planned: list[tuple[Finding, Fix]] = []
-    held_back = 0
     for finding in findings:
         name = _PLANNERS.get(finding.code)
         if name is None:
@@ -140,27 +142,21 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
             if os.environ.get("MYPY_SESSION_DEBUG"):
                 raise
             found = None
-        if found is None:
-            continue
-        if found.safe or unsafe:
+        if found is not None:
             planned.append((finding, found))
-        else:
-            held_back += 1
-
-    untouched: dict[str, str] = {}
-    texts: dict[str, str] = {}
-    while True:
-        by_path: dict[str, set[Edit]] = {}
-        for _, item in planned:
-            for edit in item.edits:
-                by_path.setdefault(edit.path, set()).add(edit)
-        texts, failed = _rewrite_all(by_path, before, untouched)
-        kept = [(f, item) for f, item in planned if not (set(item.edits) & failed) and not (item.paths & set(untouched))]
-        if len(kept) == len(planned):
-            break
-        planned = kept
-
+    held_back = 0
+    if not unsafe:
+        # "J more with --unsafe-fixes": the unsafe fixes that would apply, all together
+        every, _, _ = _settle(planned, before, {})
+        held_back = sum(1 for _, item in every if not item.safe)
+        planned = [(f, item) for f, item in planned if item.safe]
+    planned, texts, untouched = _settle(planned, before, {})
     changed = {path: text for path, text in texts.items() if text != before.get(path)}
+    if not diff:
+        stale = {path: "changed since the analysis" for path in changed if _current(path) != before.get(path)}
+        if stale:  # the fixes touching them are dropped everywhere, then applied again
+            planned, texts, untouched = _settle(planned, before, {**untouched, **stale})
+            changed = {path: text for path, text in texts.items() if text != before.get(path)}
     if diff:
         for path in sorted(changed):
             shown = build.relative(path)
@@ -174,9 +170,6 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
             )
     else:
         for path in sorted(changed):
-            if _current(path) != before.get(path):
-                untouched[path] = "changed since the analysis"
-                continue
             try:
                 atomic_write.write_text(path, changed[path])
             except OSError as exc:
@@ -200,6 +193,29 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
     if diff and changed:
         return 1
     return 1 if remaining else 0
+
+
+def _settle(
+    planned: list[tuple[Finding, Fix]], before: dict[str, str], untouched: dict[str, str]
+) -> tuple[list[tuple[Finding, Fix]], dict[str, str], dict[str, str]]:
+    """The fixes whose edits all apply, with the files' new texts: a fix with an edit that
+    does not apply, or in a file left untouched, is dropped, and the rest are applied
+    again without it (a chain across modules changes everywhere or nowhere)."""
+    untouched = dict(untouched)
+    while True:
+        by_path: dict[str, set[Edit]] = {}
+        for _, item in planned:
+            for edit in item.edits:
+                by_path.setdefault(edit.path, set()).add(edit)
+        texts, failed = _rewrite_all(by_path, before, untouched)
+        kept = [
+            (f, item)
+            for f, item in planned
+            if not (set(item.edits) & failed) and not (item.paths & set(untouched))
+        ]
+        if len(kept) == len(planned):
+            return kept, texts, untouched
+        planned = kept
 
 
 def _rewrite_all(
@@ -233,6 +249,22 @@ def _rewrite_all(
             continue
         texts[path] = result.code
     return texts, failed
+
+
+def _bad_mypy_arguments(mypy_args: list[str]) -> str | None:
+    """mypy's own complaint about the arguments left for it, in one line; None if none."""
+    import io
+
+    from mypy.main import process_options
+
+    errors = io.StringIO()
+    with open(os.devnull, "w") as devnull:
+        try:
+            process_options(list(mypy_args), stdout=devnull, stderr=errors)
+        except SystemExit:
+            lines = [line for line in errors.getvalue().splitlines() if line.strip()]
+            return lines[-1].split("error: ", 1)[-1] if lines else "bad arguments for mypy"
+    return None
 
 
 def _read_sources(mypy_args: list[str]) -> dict[str, str]:
