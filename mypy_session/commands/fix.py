@@ -127,6 +127,11 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
         print("mypy-session: fix: mypy stopped on the error above; no file was changed", file=sys.stderr)
         return 2
     findings = [finding for finding in outcome.findings if finding.code in chosen]
+    for path in {finding.path for finding in findings} - set(before):
+        # a module mypy followed an import into: as it is now (after the analysis)
+        text = _current(path)
+        if text is not None:
+            before[path] = text
     context = Context(
         outcome.recorder.calls, collector, modern_unions=outcome.options.python_version >= (3, 10)
     )
