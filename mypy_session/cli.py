@@ -41,6 +41,7 @@ COMMANDS: Final = {
     "audit": "the transaction-boundary audit of PATHS: Markdown, --format json or sarif",
     "callers": "every call of a function or method and every write to an attribute NAME",
     "baseline": "record today's findings; --update drops fixed ones; the plugin hides the rest",
+    "fix": "fix the findings of PATHS (--diff, --unsafe-fixes, --select CODES)",
     "dmypy": "run mypy's daemon client (dmypy) with the plugin's error codes known",
 }
 
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(dmypy(rest))
     if command == "check":
         sys.exit(check(rest))
+    if command == "fix":
+        from mypy_session.commands.fix import fix
+
+        sys.exit(fix(rest))
     from mypy_session.commands import entry
 
     sys.exit(getattr(entry, command)(rest))

@@ -21,14 +21,14 @@ from mypy.nodes import (
     Var,
 )
 from mypy.plugin import FunctionContext, MethodContext
-from mypy.types import Instance, Type, get_proper_type
+from mypy.types import AnyType, Instance, NoneType, Type, UnionType, get_proper_type
 
 from mypy_session.compat import current_function, top_level_function
 from mypy_session.errorcodes import SESSION_DETACHED_RETURN
 from mypy_session.escaping_objects import ClosedScope
 from mypy_session.conditional_openers import ruled_out_by_call
 from mypy_session import fullnames
-from mypy_session.held import HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
+from mypy_session.held import PARAMETER, HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import function_name
 from mypy_session.scopes import iterated_here, scopes_of, uses_within
@@ -326,4 +326,23 @@ def record(site: CallSite, api: TypeChecker) -> CallRecord:
         passed=site.passed,
         passed_text=site.passed_text,
         held=held.text if held is not None else None,
+        held_kind=held.kind if held is not None else None,
+        held_optional=held is not None and _admits_none(held),
+        detached_name=site.detached_name,
+        detached_scope_line=site.detached_scope_line,
+        detached_scope_held=site.detached_scope_held,
     )
+
+
+def _admits_none(held: HeldSession) -> bool:
+    """Is the held session a parameter whose declared type admits None (`Session | None`,
+    or unannotated: a legacy `session=None`)? (A `with` target reusing its name is not.)"""
+    var = held.var
+    if var is None or held.kind != PARAMETER:
+        return False
+    typ = get_proper_type(var.type)
+    if typ is None or isinstance(typ, AnyType):
+        return True
+    if isinstance(typ, UnionType):
+        return any(isinstance(get_proper_type(item), NoneType) for item in typ.items)
+    return False

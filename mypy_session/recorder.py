@@ -45,6 +45,15 @@ class CallRecord:
     passed: str  # facts.NOTHING, PASSED, LITERAL_NONE, FRESH or OTHER
     passed_text: str
     held: str | None  # how the held session reads, None where none is held
+    # What `fix` needs beyond the audit: how the held session is held (held.WITH, LOCAL,
+    # PARAMETER or ATTRIBUTE) and whether its declared type admits None (an optional
+    # parameter: reusing it must keep the `is not None` test); for session-detached-use,
+    # the name the loaded object is bound to and the later scope (its line, its session).
+    held_kind: str | None = None
+    held_optional: bool = False
+    detached_name: str | None = None
+    detached_scope_line: int | None = None
+    detached_scope_held: str | None = None
 
 
 @dataclass(slots=True)
