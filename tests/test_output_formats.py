@@ -264,3 +264,24 @@ def test_audit_gitlab_is_valid(noisy: Path) -> None:
     issues = json.loads(result.stdout)
     jsonschema.validate(issues, json.loads((DATA / "gitlab-codequality-schema.json").read_text(encoding="utf-8")))
     assert any(issue["check_name"] == "session-param-unused" for issue in issues)
+
+
+# -- baseline --------------------------------------------------------------------------
+
+
+def test_baseline_select_records_only_the_selected_codes_and_keeps_the_others(tmp_path: Path) -> None:
+    write(tmp_path, {**PROJECT, **NOISE, "mypy.ini": "[mypy]\ncheck_untyped_defs = True\n\n[mypy_session]\nbaseline = baseline.json\n"})
+    first = cli(tmp_path, "baseline", "--select", "session-callee-opens-scope", "shop")
+    assert first.status == 0, first.stderr
+    entries = json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))["findings"]
+    assert entries and {e["code"] for e in entries} == {"session-callee-opens-scope"}
+    remaining = cli(tmp_path, "check", "--select", "session", "shop")
+    assert remaining.status == 1
+    assert "session-callee-opens-scope" not in remaining.stdout
+    assert "[session-not-forwarded]" in remaining.stdout or "[session-detached-use]" in remaining.stdout
+    # Recording another code leaves the first code's entries alone.
+    second = cli(tmp_path, "baseline", "--accept-new", "--select", "session-detached-use", "shop")
+    assert second.status == 0, second.stderr
+    codes = {e["code"] for e in json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))["findings"]}
+    assert codes == {"session-callee-opens-scope", "session-detached-use"}
+    assert cli(tmp_path, "baseline", "--select", "nonsense", "shop").status == 2

@@ -217,7 +217,12 @@ def baseline(args: list[str]) -> int:
     parser.add_argument("--file", help="the baseline file (default: the `baseline` setting)")
     parser.add_argument("--update", action="store_true", help="drop fixed findings (the default when the file exists)")
     parser.add_argument("--accept-new", action="store_true", help="also add today's new findings, listing each")
+    selection.add_arguments(parser)
     known, mypy_args = parser.parse_known_args(args)
+    try:
+        chosen = selection.from_arguments(known)
+    except selection.SelectionError as exc:
+        return build.fail(str(exc))
     if not _readable(mypy_args):
         return 2
     try:
@@ -242,6 +247,7 @@ def baseline(args: list[str]) -> int:
             baseline_file.relative_path(f.path, root), f.function, f.code, f.message, f.fingerprint, f.context
         )
         for f in outcome.findings
+        if chosen.selects(f.code)  # --select / --ignore: the other codes' entries stay as they are
     }
     out = sys.stdout
     if configured is None or os.path.abspath(configured) != os.path.abspath(path):
@@ -267,7 +273,9 @@ def baseline(args: list[str]) -> int:
     fixed = set()
     for item in (item for item in before if item.fingerprint not in today_marks):
         reason = outcome.visibility.unseen(os.path.join(root, item.path), item.code)
-        if reason is None:
+        if not chosen.selects(item.code):
+            kept.add(item)  # a code this run was not asked about
+        elif reason is None:
             fixed.add(item)
         else:
             kept.add(item)
