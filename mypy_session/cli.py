@@ -42,6 +42,7 @@ COMMANDS: Final = {
     "callers": "every call of a function or method and every write to an attribute NAME",
     "baseline": "record today's findings; --update drops fixed ones; the plugin hides the rest",
     "dmypy": "run mypy's daemon client (dmypy) with the plugin's error codes known",
+    "init": "propose the [tool.mypy_session] section for a project, as a diff; --write writes it",
 }
 
 
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(dmypy(rest))
     if command == "check":
         sys.exit(check(rest))
+    if command == "init":
+        from mypy_session.commands import init
+
+        sys.exit(init.main(rest))
     from mypy_session.commands import entry
 
     sys.exit(getattr(entry, command)(rest))
