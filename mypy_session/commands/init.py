@@ -200,9 +200,11 @@ class _Vocabulary:
     (`factories`) or a scoped registry that gives one when called (`registries`); and the
     library view of the module being read."""
 
-    makers: set[str] = field(default_factory=set)
-    factories: set[str] = field(default_factory=set)
-    registries: set[str] = field(default_factory=set)
+    makers: set[str] = field(default_factory=set)  # functions returning a session
+    registry_functions: set[str] = field(default_factory=set)  # ... a scoped registry
+    factory_functions: set[str] = field(default_factory=set)  # ... a sessionmaker
+    factories: set[str] = field(default_factory=set)  # names bound to a sessionmaker
+    registries: set[str] = field(default_factory=set)  # names bound to a scoped registry
     library: _Library = field(default_factory=_Library)
 
 
@@ -249,13 +251,15 @@ def _session_annotation(node: ast.expr | None, library: _Library, *, yielded: bo
 
 
 def _makes(node: ast.expr | None, words: _Vocabulary, sessions: set[str], registries: set[str], factories: set[str]) -> str | None:
-    """What `node` evaluates to: "session", "factory", "registry" or None."""
+    """What `node` evaluates to: "session", "factory" (called, gives a session),
+    "registry" (a scoped session registry: called, gives a session) or None. `sessions`,
+    `registries` and `factories` are the function's own local names of each kind."""
     if node is None:
         return None
     if isinstance(node, ast.Name):
         if node.id in sessions:
             return "session"
-        if node.id in registries:
+        if node.id in registries or node.id in words.registries:
             return "registry"
         if node.id in factories or node.id in words.factories:
             return "factory"
@@ -265,29 +269,29 @@ def _makes(node: ast.expr | None, words: _Vocabulary, sessions: set[str], regist
     if not isinstance(node, ast.Call):
         return None
     func = node.func
-    name = _callee_name(func)
     if isinstance(func, ast.Attribute) and func.attr == "begin":
         # SessionLocal.begin(): a session in a transaction
         inner = _makes(func.value, words, sessions, registries, factories)
         return "session" if inner == "factory" else None
-    if isinstance(func, ast.Call) or (isinstance(func, ast.Name) and func.id in factories | registries):
+    library_class = words.library.class_of(func)
+    if library_class is not None:
+        if library_class in _REGISTRY_CLASSES:
+            return "registry"
+        if library_class in _SESSION_CLASSES:
+            return "session"
+        return "factory" if library_class in _MAKER_CLASSES else None
+    if isinstance(func, (ast.Call, ast.Name)):
         inner = _makes(func, words, sessions, registries, factories)
         if inner in ("factory", "registry"):
-            return "session"  # sessionmaker(...)(), get_maker()(), session_scoped()
-    library_class = words.library.class_of(func)
-    if library_class in _REGISTRY_CLASSES:
-        return "registry"
-    if library_class in _SESSION_CLASSES:
-        return "session"
-    if library_class in _MAKER_CLASSES:
-        return "factory"
-    if name is None or library_class is not None:
+            return "session"  # SessionLocal(), sessionmaker(...)(), get_maker()(), session_scoped()
+    name = _callee_name(func)
+    if name is None:
         return None
-    if name in words.registries:
+    if name in words.registry_functions:
         return "registry"
     if name in words.makers:
         return "session"
-    if name in words.factories:
+    if name in words.factory_functions:
         return "factory"
     return None
 
@@ -404,7 +408,9 @@ def _module_factories(modules: list[_Module], words: _Vocabulary, proposal: Prop
                             f"{module.name}.{target.id} = {_callee_name(node.value.func) if isinstance(node.value, ast.Call) else '...'}(...) "
                             f"({module.path}:{node.lineno}): typed by mypy, needs no entry"
                         )
-        for _, function in _functions(module.tree):
+        for qualname, function in _functions(module.tree):
+            if words.library.class_of(function.returns) in _MAKER_CLASSES if function.returns else False:
+                words.factory_functions.add(qualname.rsplit(".", 1)[-1])
             globals_ = {name for g in _walk_body(function.body) if isinstance(g, ast.Global) for name in g.names}
             for inner in _walk_body(function.body):
                 if isinstance(inner, ast.Assign):
@@ -428,14 +434,11 @@ def _scope_factories(modules: list[_Module], words: _Vocabulary) -> list[Entry]:
                 found.setdefault(fullname, Entry(fullname, f"{module.path}:{function.lineno}", why))
                 short = qualname.rsplit(".", 1)[-1]
                 if why.startswith("returns a scoped"):  # called, gives a session
-                    words.registries.add(short)
+                    words.registry_functions.add(short)
                 else:
                     words.makers.add(short)
         if len(found) == before:
             break
-    for function_name in list(found):  # factories of factories are not openers
-        if found[function_name].why.startswith("returns a session factory"):
-            del found[function_name]
     return sorted(found.values(), key=lambda e: e.value)
 
 
@@ -501,8 +504,9 @@ def _param_names(modules: list[_Module], words: _Vocabulary) -> tuple[list[Entry
     names = [name for name, _ in counts.most_common()]
     if not names or names == ["session"]:
         return [], untyped_functions  # the default
-    if "session" not in names:
-        names.insert(0, "session")  # the default is replaced by the setting: keep it
+    if "session" in names:
+        names.remove("session")
+    names.insert(0, "session")  # the default, replaced by the setting: kept, first
     entries = []
     for name in names:
         where = first.get(name, "")
