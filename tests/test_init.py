@@ -147,7 +147,7 @@ def test_ini_configs(tmp_path: Path, name: str) -> None:
 
 def test_baseline_records_todays_findings(tmp_path: Path) -> None:
     root = _warehouse(tmp_path)
-    result = cli(root, "init", "--write", "--baseline")
+    result = cli(root, "init", "--write", "--baseline", "warehouse")  # a path after the flag
     assert result.status == 0, result.stderr
     assert _settings(root)["baseline"] == "mypy-session-baseline.json"
     entries = json.loads((root / "mypy-session-baseline.json").read_text(encoding="utf-8"))["findings"]

@@ -775,10 +775,14 @@ def main(args: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="replace keys that are already set")
     parser.add_argument(
         "--baseline",
-        nargs="?",
-        const=DEFAULT_BASELINE,
+        action="store_true",
+        help="also set `baseline` and, with --write, record today's findings in it",
+    )
+    parser.add_argument(
+        "--baseline-file",
+        default=DEFAULT_BASELINE,
         metavar="FILE",
-        help=f"also set `baseline` (default {DEFAULT_BASELINE}) and, with --write, record it",
+        help=f"the baseline file for --baseline (default {DEFAULT_BASELINE})",
     )
     known = parser.parse_args(args)
     paths = known.paths or ["."]
@@ -796,7 +800,7 @@ def main(args: list[str]) -> int:
     target = known.config_file or config_file(mypy_args)
     proposal = propose(paths)
     if known.baseline:
-        proposal.settings["baseline"] = [Entry(known.baseline, "", "the findings accepted today")]
+        proposal.settings["baseline"] = [Entry(known.baseline_file, "", "the findings accepted today")]
     for skipped in proposal.skipped:
         print(f"mypy-session: skipped {skipped}: it does not parse", file=sys.stderr)
     before = Path(target).read_text(encoding="utf-8") if os.path.exists(target) else ""
