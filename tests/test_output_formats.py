@@ -285,3 +285,14 @@ def test_baseline_select_records_only_the_selected_codes_and_keeps_the_others(tm
     codes = {e["code"] for e in json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))["findings"]}
     assert codes == {"session-callee-opens-scope", "session-detached-use"}
     assert cli(tmp_path, "baseline", "--select", "nonsense", "shop").status == 2
+
+
+def test_a_config_error_under_a_selection_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    write(tmp_path, {**PROJECT, "mypy.ini": "[mypy]\n\n[mypy_session]\nsession_param_name = db\n"})
+    result = cli(tmp_path, "check", "--select", "session", "--output-format", "github", "shop")
+    assert result.status == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "mypy-session: error: mypy.ini: [mypy_session] unknown key 'session_param_name'; expected one of: "
+        + result.stderr.split("expected one of: ", 1)[1].strip()
+    ]

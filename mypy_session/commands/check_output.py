@@ -56,7 +56,9 @@ def check(args: list[str], run_mypy: RunMypy) -> int:
     buffer = io.StringIO()
     status = run_mypy([*mypy_args, "--output", "json"], buffer)
     diagnostics = read_json_output(buffer.getvalue())
-    if status == 2 and diagnostics:
+    if status == 2 and not diagnostics:
+        return 2  # mypy (or the plugin) already said why, on stderr
+    if status == 2:
         shown, hidden = diagnostics, 0  # a blocking error: show everything mypy said
     else:
         shown = [d for d in diagnostics if _selected(chosen, d)]
