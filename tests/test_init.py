@@ -182,3 +182,19 @@ def test_no_crash_on_large_real_code() -> None:
     proposal = propose([str(Path(sqlalchemy.orm.__file__).parent)])
     assert proposal.skipped == []
     assert proposal.settings["session_owners"] == []
+
+
+def test_another_plugins_list_is_extended_only_with_force() -> None:
+    from mypy_session.commands.init import Proposal, updated_ini, updated_toml
+
+    text = '[tool.mypy]\nplugins = ["pydantic.mypy"]  # theirs\n'
+    kept: list[str] = []
+    assert updated_toml(text, Proposal(), force=False, kept=kept) == text
+    assert kept == ["plugins"]
+    assert 'plugins = ["pydantic.mypy", "mypy_session.plugin"]' in updated_toml(text, Proposal(), force=True, kept=[])
+    ini = "[mypy]\nplugins = pydantic.mypy\n"
+    kept = []
+    assert updated_ini(ini, Proposal(), force=False, kept=kept) == ini
+    assert kept == ["plugins"]
+    assert "plugins = pydantic.mypy, mypy_session.plugin\n" in updated_ini(ini, Proposal(), force=True, kept=[])
+    assert updated_toml("", Proposal(), force=False, kept=[]) == '[tool.mypy]\nplugins = ["mypy_session.plugin"]\n'

@@ -625,13 +625,18 @@ def updated_toml(text: str, proposal: Proposal, *, force: bool, kept: list[str])
     if isinstance(plugins, str):
         plugins = [p.strip() for p in plugins.split(",") if p.strip()]
     if PLUGIN not in [str(p) for p in plugins]:
-        mypy["plugins"] = [*[str(p) for p in plugins], PLUGIN]
+        if "plugins" in mypy and not force:
+            kept.append("plugins")  # another plugin's list: changed only when asked
+        else:
+            mypy["plugins"] = [*[str(p) for p in plugins], PLUGIN]
     if proposal.untyped_session_functions and "check_untyped_defs" not in mypy:
         flag = tomlkit.item(True)
         flag.comment(f"mypy-session init: {proposal.untyped_session_functions} unannotated functions use a session")
         mypy["check_untyped_defs"] = flag
     section = tool.get("mypy_session")
     if section is None:
+        if not any(proposal.settings.values()):
+            return tomlkit.dumps(document)  # no empty section
         section = tomlkit.table()
         tool["mypy_session"] = section
     assert isinstance(section, Table)
@@ -681,7 +686,9 @@ def updated_ini(text: str, proposal: Proposal, *, force: bool, kept: list[str]) 
         plugins = [p.strip() for p in parser.get("mypy", "plugins", fallback="").split(",") if p.strip()]
         additions = []
         if PLUGIN not in plugins:
-            if parser.has_option("mypy", "plugins"):
+            if parser.has_option("mypy", "plugins") and not force:
+                kept.append("plugins")  # another plugin's list: changed only when asked
+            elif parser.has_option("mypy", "plugins"):
                 index = _ini_line(lines, "mypy", "plugins")
                 lines[index] = lines[index].rstrip() + f", {PLUGIN}"
             else:
@@ -813,7 +820,14 @@ def main(args: list[str]) -> int:
     except Exception as exc:  # a config tomlkit or configparser cannot read
         return _fail(f"{target}: cannot read the config file: {' '.join(str(exc).split())}")
     for key in kept:
-        print(f"mypy-session: kept {key} as it is in {target}; --force replaces it", file=sys.stderr)
+        if key == "plugins":
+            print(
+                f"mypy-session: kept plugins as it is in {target}; --force adds {PLUGIN} to it "
+                "(`mypy-session check` adds it for its own runs either way)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"mypy-session: kept {key} as it is in {target}; --force replaces it", file=sys.stderr)
     if not any(proposal.settings.values()):
         print("mypy-session: found no session factories, parameter names or decorators to list; "
               "the defaults apply", file=sys.stderr)
