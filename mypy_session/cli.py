@@ -37,12 +37,13 @@ PLUGIN: Final = "mypy_session.plugin"
 
 
 COMMANDS: Final = {
-    "check": "run mypy with the plugin on (further arguments go to mypy); --format sarif",
-    "audit": "the transaction-boundary audit of PATHS: Markdown, --format json or sarif",
+    "check": "run mypy with the plugin on (further arguments go to mypy); --select, --output-format",
+    "audit": "the transaction-boundary audit of PATHS: Markdown, or --output-format json, sarif...",
     "callers": "every call of a function or method and every write to an attribute NAME",
     "baseline": "record today's findings; --update drops fixed ones; the plugin hides the rest",
     "fix": "fix the findings of PATHS (--diff, --unsafe-fixes, --select CODES)",
     "dmypy": "run mypy's daemon client (dmypy) with the plugin's error codes known",
+    "init": "propose the [tool.mypy_session] section for a project, as a diff; --write writes it",
 }
 
 
@@ -70,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mypy_session.commands.fix import fix
 
         sys.exit(fix(rest))
+    if command == "init":
+        from mypy_session.commands import init
+
+        sys.exit(init.main(rest))
     from mypy_session.commands import entry
 
     sys.exit(getattr(entry, command)(rest))
@@ -113,15 +118,11 @@ def _unreadable_daemon_config(dmypy_args: list[str]) -> str | None:
 def check(args: list[str]) -> int:
     """Run mypy on `args` with the plugin enabled; return mypy's exit status.
 
-    `--format sarif` (and `--output-file F`) writes mypy's errors as SARIF 2.1.0 instead."""
-    from mypy_session.commands.entry import output_options
+    `--select` / `--ignore` and `--output-format` (`--format`) change what is shown and,
+    with a selection, the exit status: see `commands/check_output.py`."""
+    from mypy_session.commands.check_output import check as check_with_options
 
-    fmt, output, mypy_args = output_options(args, ("text", "sarif"), "check")
-    if fmt == "sarif":
-        from mypy_session.commands.entry import check_sarif
-
-        return check_sarif(mypy_args, output, lambda a, out: _check(a, out))
-    return _check(mypy_args, None)
+    return check_with_options(args, _check)
 
 
 def _check(mypy_args: list[str], stdout: TextIO | None) -> int:

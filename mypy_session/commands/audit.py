@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from mypy.nodes import (
@@ -159,6 +160,24 @@ class Audit:
     not_analysed: list[NotAnalysed] = field(default_factory=list)  # every function's, in file order
     # `service-boundary` findings by module: the guarded writes and calls outside their service
     boundary: dict[str, list[Finding]] = field(default_factory=dict)
+
+    def only(self, selects: Callable[[str], bool]) -> Audit:
+        """The audit as if only the selected codes were checked (`--select` / `--ignore`):
+        other findings are left out everywhere, so a call whose only issue is left out
+        reads PASS. What was not analysed stays (it is no finding)."""
+        functions = [
+            replace(
+                function,
+                findings=[f for f in function.findings if selects(f.code)],
+                calls=[
+                    replace(call, status=[code for code in call.status if selects(code)])
+                    for call in function.calls
+                ],
+            )
+            for function in self.functions
+        ]
+        findings = [f for f in self.findings if selects(f.code)]
+        return Audit(functions, findings, self.chains, self.sources, self.not_analysed)
 
     def summary(self) -> dict[str, object]:
         by_code: dict[str, int] = defaultdict(int)

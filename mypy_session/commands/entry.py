@@ -1,40 +1,27 @@
-"""Entry points of the project-wide commands (`mypy-session audit|callers|baseline`) and of
-`check --format sarif`. Each parses its own options and hands every other argument to
+"""Entry points of the project-wide commands (`mypy-session audit|callers|baseline`). Each parses its own options and hands every other argument to
 mypy, so paths, `--config-file` and mypy's flags work as they do for `mypy`."""
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import TextIO
 
 from mypy_session import atomic_write
 from mypy_session import baseline as baseline_file
-from mypy_session.commands import build, render, sarif, visibility
+from mypy_session.commands import build, output_formats, render, selection, visibility
+from mypy_session.commands.audit import AUDIT_CODES
 from mypy_session.commands.audit import Collector as AuditCollector
 from mypy_session.commands.audit import assemble
 from mypy_session.commands.callers import Collector as CallersCollector
 from mypy_session.config import ConfigError
 
 
-def output_options(
-    args: list[str], formats: tuple[str, ...], command: str
-) -> tuple[str, str | None, list[str]]:
-    """(--format, --output-file, the rest for mypy)."""
-    parser = argparse.ArgumentParser(prog=f"mypy-session {command}", add_help=False)
-    parser.add_argument("--format", choices=formats, default=formats[0])
-    parser.add_argument("--output-file")
-    known, rest = parser.parse_known_args(args)
-    return known.format, known.output_file, rest
-
-
 def _parser(command: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"mypy-session {command}",
+        allow_abbrev=False,  # `--output` and `--ignore-...` are mypy's
         description=description,
         epilog="Every other argument (paths, --config-file, mypy flags) goes to mypy.",
     )
@@ -104,18 +91,38 @@ def _blocked(outcome: build.Outcome) -> int:
 
 def audit(args: list[str]) -> int:
     parser = _parser("audit", "The transaction-boundary audit of a project.")
-    parser.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
+    parser.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=("markdown", *output_formats.FORMATS),
+        default="markdown",
+        help="markdown (the report), json (the audit as data), or the findings as "
+        "concise, full, json-lines, github, gitlab, junit or sarif",
+    )
     parser.add_argument("--output-file", help="write the report here instead of stdout")
+    selection.add_arguments(parser)
     known, mypy_args = parser.parse_known_args(args)
+    try:
+        chosen = selection.from_arguments(known, extra_codes=AUDIT_CODES)
+    except selection.SelectionError as exc:
+        return build.fail(str(exc))
     if not _readable(mypy_args) or not _writable(known.output_file):
         return 2
     collector = AuditCollector()
     outcome = build.run(mypy_args, visit=collector, progress=known.progress)
     if outcome.blocking:
         return _blocked(outcome)
-    report = assemble(outcome, collector)
-    writer = {"markdown": render.markdown, "json": render.as_json, "sarif": render.as_sarif}
-    if not _emit(writer[known.format](report), known.output_file):
+    full_report = assemble(outcome, collector)
+    report = full_report.only(chosen.selects) if chosen.active else full_report
+    writers = {"markdown": render.markdown, "json": render.as_json, "sarif": render.as_sarif}
+    if known.format in writers:
+        text = writers[known.format](report)
+    else:
+        hidden = len(full_report.findings) - len(report.findings)
+        summary = output_formats.Summary(hidden=hidden, selection=chosen.describe())
+        text = output_formats.render(known.format, render.diagnostics(report), summary)
+    if not _emit(text, known.output_file):
         return 2
     return 1 if report.findings else 0
 
@@ -213,7 +220,12 @@ def baseline(args: list[str]) -> int:
     parser.add_argument("--file", help="the baseline file (default: the `baseline` setting)")
     parser.add_argument("--update", action="store_true", help="drop fixed findings (the default when the file exists)")
     parser.add_argument("--accept-new", action="store_true", help="also add today's new findings, listing each")
+    selection.add_arguments(parser)
     known, mypy_args = parser.parse_known_args(args)
+    try:
+        chosen = selection.from_arguments(known)
+    except selection.SelectionError as exc:
+        return build.fail(str(exc))
     if not _readable(mypy_args):
         return 2
     try:
@@ -238,6 +250,7 @@ def baseline(args: list[str]) -> int:
             baseline_file.relative_path(f.path, root), f.function, f.code, f.message, f.fingerprint, f.context
         )
         for f in outcome.findings
+        if chosen.selects(f.code)  # --select / --ignore: the other codes' entries stay as they are
     }
     out = sys.stdout
     if configured is None or os.path.abspath(configured) != os.path.abspath(path):
@@ -263,7 +276,9 @@ def baseline(args: list[str]) -> int:
     fixed = set()
     for item in (item for item in before if item.fingerprint not in today_marks):
         reason = outcome.visibility.unseen(os.path.join(root, item.path), item.code)
-        if reason is None:
+        if not chosen.selects(item.code):
+            kept.add(item)  # a code this run was not asked about
+        elif reason is None:
             fixed.add(item)
         else:
             kept.add(item)
@@ -318,38 +333,3 @@ def _write_baseline(path: str, entries: set[baseline_file.Entry], summary: str) 
         return build.fail(f"{path}: cannot write the baseline: {exc.strerror or exc}")
     print(summary)
     return 0
-
-
-def check_sarif(
-    mypy_args: list[str], output: str | None, run: Callable[[list[str], TextIO], int]
-) -> int:
-    """Run `check` with mypy's JSON output and write it as SARIF; mypy's exit status."""
-    if not _writable(output):
-        return 2
-    buffer = io.StringIO()
-    status = run([*mypy_args, "--output", "json"], buffer)
-    results = []
-    for line in buffer.getvalue().splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        column = item.get("column", -1)
-        message = item.get("message", "")
-        if item.get("hint"):
-            message = f"{message}\n{item['hint']}"
-        results.append(
-            sarif.Result(
-                code=item.get("code"),
-                path=item.get("file", ""),
-                line=int(item.get("line", 1) or 1),
-                column=column + 1 if isinstance(column, int) and column >= 0 else 0,
-                message=message,
-                severity=item.get("severity", "error"),
-            )
-        )
-    if not _emit(json.dumps(sarif.log(results), indent=2) + "\n", output):
-        return 2
-    return status

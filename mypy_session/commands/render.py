@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from mypy_session import baseline, errorcodes
-from mypy_session.commands import sarif
+from mypy_session.commands import output_formats, sarif
 from mypy_session.commands.audit import AUDIT_CODES, BORROWED_COMMIT, Audit, Function
 from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed, describe, remedy
 from mypy_session.recorder import Finding
@@ -248,6 +248,30 @@ def as_json(audit: Audit) -> str:
         "summary": audit.summary(),
     }
     return json.dumps(data, indent=2) + "\n"
+
+
+def diagnostics(audit: Audit) -> list[output_formats.Diagnostic]:
+    """The audit's findings, then notes for what was not analysed, for the formats that
+    list findings (concise, full, json-lines, github, gitlab, junit)."""
+    found = [
+        output_formats.Diagnostic(
+            code=f.code,
+            path=f.path,
+            line=f.line,
+            column=f.column + 1 if f.column >= 0 else 0,
+            message=f.message,
+            fingerprint=f.fingerprint,
+        )
+        for f in audit.findings
+    ]
+    notes = [
+        output_formats.Diagnostic(
+            code=r.code, path=r.path, line=r.line, column=r.column, message=r.message,
+            severity="note", fingerprint=r.fingerprint,
+        )
+        for r in _not_analysed_results(audit)
+    ]
+    return sorted(found + notes, key=lambda d: (d.path, d.line, d.column))
 
 
 def as_sarif(audit: Audit) -> str:
