@@ -31,8 +31,8 @@ from mypy_session import fullnames
 from mypy_session.held import PARAMETER, HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import function_name
-from mypy_session.scopes import iterated_here, scopes_of, uses_within
-from mypy_session.vocabulary import Callee, is_mapped_instance, render
+from mypy_session.scopes import WithBlock, iterated_here, returns_within, scopes_of, uses_within
+from mypy_session.vocabulary import Callee, is_mapped_instance, render, session_kind
 
 if TYPE_CHECKING:  # imported where a recording run (audit) needs it
     from mypy_session.recorder import CallRecord
@@ -196,7 +196,20 @@ def _argument_behind(
         if index < positional:
             arg = [a for a, k in zip(call.args, call.arg_names) if k is None][index]
             return name, _classify(arg, ctx, sight, knowledge), render(arg)
+    # A decorator may take leading parameters off (prefect's `db_injector` injects `db`,
+    # so `read_task_runs(session, ...)` passes the session first): an argument that is a
+    # session, wherever it stands, is taken as the session passed on.
+    for arg, types in zip(call.args, _argument_types(ctx, len(call.args))):
+        if session_kind(types, knowledge.config) is not None:
+            return params[0][0], PASSED, render(arg)
     return params[0][0], NOTHING, ""
+
+
+def _argument_types(ctx: FunctionContext | MethodContext, count: int) -> list[Type | None]:
+    """The type of each of the call's arguments, in the call's order, where mypy mapped
+    them onto `*args` and `**kwargs` (a signature that hides the function's)."""
+    found: list[Type | None] = [typ for types in ctx.arg_types for typ in types]
+    return found if len(found) == count else [None] * count
 
 
 def _classify(

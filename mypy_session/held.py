@@ -366,6 +366,11 @@ def _find_session_attributes(info: TypeInfo, knowledge: Knowledge) -> list[str]:
             node = sym.node
             if not isinstance(node, Var) or node.is_classvar:
                 continue
+            if name.isupper():
+                # A constant, not a session the instance holds: airflow's operators import
+                # the `NEW_SESSION` sentinel (typed Session) into their class body. (mypy
+                # makes such an import a class attribute like any other, also in its cache.)
+                continue
             if session_param_kind(name, node.type, config) is None:
                 continue
             (named if name in config.session_param_names else others).append(name)

@@ -351,7 +351,8 @@ _CONTAINERS: Final = frozenset(
 def render(expr: Node | None, fallback: str = "an expression") -> str:
     """How an expression reads in a message: `session`, `self.session`, `SessionLocal()`."""
     if isinstance(expr, NameExpr):
-        return expr.name
+        # mypy renames a name bound again in a later block (`session'`): show it as written.
+        return expr.name.rstrip("'")
     if isinstance(expr, MemberExpr):
         return f"{render(expr.expr, fallback)}.{expr.name}"
     if isinstance(expr, CallExpr):
