@@ -59,8 +59,10 @@ from mypy.nodes import (
     RaiseStmt,
     ReturnStmt,
     Statement,
+    ListExpr,
     StrExpr,
     TryStmt,
+    TupleExpr,
     UnaryExpr,
     Var,
     WhileStmt,
@@ -127,12 +129,29 @@ def parameters(func: FuncDef) -> dict[int, Parameter]:
             continue
         default = _default_kind(arg.initializer) if arg.initializer is not None else None
         found[id(arg.variable)] = Parameter(arg.variable.name, index, default)
-    if found:
-        for stmt, _ in walk_statements(func.body.body, into_functions=True):
-            for target in _assigned(stmt):
-                if isinstance(target, NameExpr):
-                    found.pop(id(target.node), None)
     return found
+
+
+def without_rebound(func: FuncDef, when: Conjunction) -> Conjunction:
+    """The guards whose parameter the body never assigns (`p = p or default()` makes a
+    test of `p` say nothing about the argument). Asked only once a guard is found: one
+    walk of the body."""
+    if not when:
+        return when
+    assigned: set[str] = set()
+    for stmt, _ in walk_statements(func.body.body, into_functions=True):
+        for target in _assigned(stmt):
+            for name in _names(target):
+                assigned.add(name)
+    return tuple(guard for guard in when if guard[0] not in assigned)
+
+
+def _names(target: Expression) -> list[str]:
+    if isinstance(target, NameExpr):
+        return [target.name]
+    if isinstance(target, (TupleExpr, ListExpr)):
+        return [name for item in target.items for name in _names(item)]
+    return []
 
 
 def guards_at(func: FuncDef, expr: Expression, params: dict[int, Parameter]) -> Conjunction:

@@ -57,6 +57,7 @@ from mypy_session.conditional_openers import (
     merge,
     parameters,
     to_json,
+    without_rebound,
 )
 from mypy_session.nested_functions import inside_nested, is_nested_def
 from mypy_session.report import Reporter
@@ -476,7 +477,10 @@ class Knowledge:
             carried = carry(when, expr, params) if when is not None else None
             if carried == ():
                 continue
-            outer = guards_at(func, expr, params)
+            outer = without_rebound(func, guards_at(func, expr, params))
+            if carried is not None:
+                kept = tuple(without_rebound(func, conjunction) for conjunction in carried)
+                carried = None if any(not conjunction for conjunction in kept) else kept
             if first is None:
                 first = found
             if carried is None:

@@ -22,6 +22,7 @@ Only `is_borrowed` asks, at a commit: nothing here runs on the common path.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Final
 
 from mypy.nodes import (
@@ -116,6 +117,13 @@ def _alias_injects(alias: TypeAlias, knowledge: Knowledge) -> bool:
         return False
     lines = read_lines(module[1].path)
     first = alias.line - 1
+    if alias.line < 1:
+        # From mypy's cache a type alias has no line (TypeAlias.read sets -1): find its
+        # definition at the module's top level by name.
+        found = _definition_line(lines, alias.name)
+        if found is None:
+            return False
+        first = found
     for last in range(first + 1, min(first + 30, len(lines)) + 1):
         try:
             tree = ast.parse("\n".join(lines[first:last]).strip())
@@ -132,6 +140,16 @@ def _alias_injects(alias: TypeAlias, knowledge: Knowledge) -> bool:
         items = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         return any(isinstance(item, ast.Call) for item in items[1:])
     return False
+
+
+def _definition_line(lines: list[str], name: str) -> int | None:
+    """The index of the top-level line that defines `name` (`name = ...`,
+    `name: TypeAlias = ...`, `type name = ...`), if any."""
+    pattern = re.compile(rf"^(?:type\s+)?{re.escape(name)}\s*(?::[^=]*)?=(?!=)")
+    for index, line in enumerate(lines):
+        if pattern.match(line):
+            return index
+    return None
 
 
 def _entry_point(function: FuncItem, knowledge: Knowledge) -> bool:

@@ -165,7 +165,7 @@ def test_markdown_says_it_per_function_and_in_the_summary(project: Path) -> None
     text = result.stdout
     assert "4 not fully analysed;" in text
     assert "|  |  |  | (not analysed) | 21 |  | not analysed: unreachable after line 20 |" in text
-    assert f"| `legacy` (line 30) | optional (`session`) | READ | — |  |  | {UNTYPED_TEXT} |" in text
+    assert f"| `legacy` (line 30) | optional (`session`) | SINGLE | — |  |  | {UNTYPED_TEXT} |" in text
     section = text.split("## Not analysed", 1)[1].split("## Summary", 1)[0]
     assert "| `app.services.legacy` | app/services.py:30 | " + UNTYPED_TEXT in section
     assert "check_untyped_defs = true" in section  # what to do
