@@ -280,8 +280,9 @@ class Registry:
             info = cdef.info
             if info is CLASSDEF_NO_INFO:  # not analysed (an unreachable branch)
                 continue
-            # The body first: a plain scan that finds nothing in most library classes.
-            facts = self.facts(info)
+            # The body first: a plain scan that finds nothing in most library classes
+            # (not remembered: nothing asks about them again).
+            facts = self._facts.get(info.fullname) or class_facts(cdef)
             if facts and is_mapped_class(info):
                 info.metadata[METADATA_KEY] = facts
 
