@@ -128,6 +128,7 @@ class Registry:
         self._modules = modules
         self.memo = memo
         self._named: dict[str, tuple[TypeInfo, ...]] = {}
+        self._mapped: dict[str, TypeInfo | None] = {}
         self._facts: dict[str, Facts] = {}
 
     def hook_for(self, fullname: str) -> tuple[AttributeHook | None, bool]:
@@ -136,9 +137,8 @@ class Registry:
         owner, _, name = fullname.rpartition(".")
         if not owner or name.startswith("__"):
             return None, True
-        sym = self._lookup(owner)
-        info = sym.node if sym is not None else None
-        if not isinstance(info, TypeInfo):
+        info = self.mapped_class(owner)
+        if info is None:
             return None, True
         attr = info.names.get(name)
         if attr is None or not isinstance(attr.node, Var):
@@ -151,7 +151,6 @@ class Registry:
             not var.is_inferred
             or not isinstance(declared, Instance)
             or not _is_untyped_relationship(declared)
-            or not is_mapped_class(info)
         ):
             return None, True
         if name not in _relationships_of(self.facts(info)):
@@ -159,6 +158,18 @@ class Registry:
         # The target is resolved at the access, not here: a class named by a string may
         # be in a module mypy has not analysed yet when the hook is asked for.
         return _RelationshipType(self, info, name), True
+
+    def mapped_class(self, fullname: str) -> TypeInfo | None:
+        """The class `fullname` names if it is mapped, else None; decided once per class
+        (most attributes mypy asks about belong to classes that are not)."""
+        if fullname in self._mapped:
+            return self._mapped[fullname]
+        sym = self._lookup(fullname)
+        node = sym.node if sym is not None else None
+        info = node if isinstance(node, TypeInfo) and is_mapped_class(node) else None
+        if self.memo:
+            self._mapped[fullname] = info
+        return info
 
     def attribute_type(self, info: TypeInfo, name: str) -> Type | None:
         """What `obj.name` holds: `list[X]`, `set[X]`, `X` or `X | None`; None where the
@@ -274,15 +285,20 @@ class Registry:
     def store(self, module_id: str) -> None:
         modules = self._modules()
         file = modules.get(module_id) if modules else None
-        if file is None:
+        # Stubs (typeshed's among them) declare no relationship(...) values, and
+        # SQLAlchemy's own classes are not models: most modules of a run are one or other.
+        if file is None or file.is_stub or module_id.partition(".")[0] == "sqlalchemy":
             return
         for cdef in _class_defs(file.defs):
             info = cdef.info
             if info is CLASSDEF_NO_INFO:  # not analysed (an unreachable branch)
                 continue
-            # The body first: a plain scan that finds nothing in most library classes.
-            facts = self.facts(info)
-            if facts and is_mapped_class(info):
+            # Mapped first: cheaper than a scan of the body, and false for nearly every
+            # class of the libraries and the standard library.
+            if not is_mapped_class(info):
+                continue
+            facts = self._facts.get(info.fullname) or class_facts(cdef)
+            if facts:
                 info.metadata[METADATA_KEY] = facts
 
 
@@ -400,10 +416,11 @@ def _statements(body: list[Statement]) -> Iterator[Statement]:
 
 
 def _class_defs(body: list[Statement]) -> Iterator[ClassDef]:
+    """The classes at the top of a module (also under a top-level `if`); not the classes
+    nested in a class body, which would mean a walk of every method of every class."""
     for stmt in body:
         if isinstance(stmt, ClassDef):
             yield stmt
-            yield from _class_defs(stmt.defs.body)
         elif isinstance(stmt, IfStmt):
             for block in (*stmt.body, stmt.else_body):
                 if isinstance(block, Block):
