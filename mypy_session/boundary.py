@@ -181,6 +181,7 @@ class Boundary:
     ) -> None:
         self._find_class = find_class
         self._reporter = reporter
+        forget()  # a new build: the last build's bodies are not needed
         self.guards = [
             Guard(key, allowed, config.guarded_use.get(key))
             for key, allowed in sorted(config.guarded.items())
