@@ -11,6 +11,7 @@ import pytest
 from mypy_session.fixes import (
     AddParam,
     Edit,
+    ExtendScope,
     Import,
     MoveIntoScope,
     PassSession,
@@ -249,6 +250,30 @@ def test_move_is_refused_where_the_scope_needs_a_name_assigned_between() -> None
                 item.active = False
     """
     assert apply(source, MoveIntoScope(P, 2, 11, 4, "session", "session"))[1] == 0
+
+
+def test_extend_a_scope_to_the_end_of_its_block() -> None:
+    source = """
+        def job(session=None):
+            with scope() as session:
+                ids = load(session)
+
+            # one by one
+            return [run(i, session=session) for i in ids]
+    """
+    code, applied = apply(source, ExtendScope(P, 2, 9))
+    assert applied == 1
+    assert code == dedent(
+        """
+        def job(session=None):
+            with scope() as session:
+                ids = load(session)
+
+                # one by one
+                return [run(i, session=session) for i in ids]
+        """
+    )
+    assert apply("with scope() as s:\n    pass\n", ExtendScope(P, 1, 5))[1] == 0  # nothing after it
 
 
 # -- imports ------------------------------------------------------------------------------

@@ -82,6 +82,16 @@ class MoveIntoScope:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtendScope:
+    """The `with` statement whose opener is called at (line, column) takes in every
+    statement after it in its block: the scope then lasts to the end of the function."""
+
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class Import:
     """`from module import name`, added where the file does not bind it yet."""
 
@@ -90,7 +100,7 @@ class Import:
     name: str
 
 
-Edit = PassSession | RenameMethod | ReuseHeld | AddParam | MoveIntoScope | Import
+Edit = PassSession | RenameMethod | ReuseHeld | AddParam | MoveIntoScope | ExtendScope | Import
 
 
 @dataclass

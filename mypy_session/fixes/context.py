@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from mypy.nodes import (
     AssignmentStmt,
+    CallExpr,
     Decorator,
     Expression,
     ForStmt,
@@ -44,9 +45,21 @@ class FunctionFacts:
     # (line, name) of each local name the body binds (`with ... as x`, `x = ...`, `for x`):
     # an added parameter of that name is shadowed from that line on.
     bindings: tuple[tuple[int, str], ...] = ()
+    # the `with` statements at the top of the body, one per item with a call and a name:
+    # (statement line, its last line, the call's line and column, the target's name)
+    scopes: tuple[tuple[int, int, int, int, str], ...] = ()
 
     def rebinds_before(self, name: str, line: int) -> bool:
         return any(bound == name and at < line for at, bound in self.bindings)
+
+    def closed_scope_before(self, name: str, line: int) -> tuple[int, int] | None:
+        """(line, column) of the opener call of the one top-level `with ... as <name>:`
+        that ended before `line`, where that is the only binding of `name` before it."""
+        bound = [at for at, bound_name in self.bindings if bound_name == name and at < line]
+        for stmt_line, end_line, call_line, call_column, target in self.scopes:
+            if target == name and bound == [stmt_line] and end_line < line:
+                return call_line, call_column
+        return None
 
 
 @dataclass
@@ -89,7 +102,19 @@ class Collector:
                 annotated=func.unanalyzed_type is not None,
                 arg_names=tuple(func.arg_names[i] or "" for i in range(len(func.arg_names))),
                 bindings=_bindings(func),
+                scopes=_scopes(func),
             )
+
+
+def _scopes(func: FuncDef) -> tuple[tuple[int, int, int, int, str], ...]:
+    found: list[tuple[int, int, int, int, str]] = []
+    for stmt in func.body.body:
+        if isinstance(stmt, WithStmt):
+            for expr, target in zip(stmt.expr, stmt.target):
+                if isinstance(expr, CallExpr) and isinstance(target, NameExpr):
+                    end = stmt.end_line if stmt.end_line is not None else stmt.line
+                    found.append((stmt.line, end, expr.line, expr.column, target.name))
+    return tuple(found)
 
 
 def _bindings(func: FuncDef) -> tuple[tuple[int, str], ...]:

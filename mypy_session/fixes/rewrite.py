@@ -18,7 +18,16 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from mypy_session.fixes import AddParam, Edit, Import, MoveIntoScope, PassSession, RenameMethod, ReuseHeld
+from mypy_session.fixes import (
+    AddParam,
+    Edit,
+    ExtendScope,
+    Import,
+    MoveIntoScope,
+    PassSession,
+    RenameMethod,
+    ReuseHeld,
+)
 
 # Decorators that keep a function's signature as written (adding a parameter is safe).
 _KEEPING_DECORATORS = frozenset(
@@ -75,6 +84,7 @@ class _Transformer(cst.CSTTransformer):
         self.at: dict[tuple[int, int], list[Edit]] = {}
         self.params: dict[str, list[AddParam]] = {}
         self.moves: list[MoveIntoScope] = []
+        self.extends: list[ExtendScope] = []
         for edit in edits:
             if isinstance(edit, (PassSession, RenameMethod, ReuseHeld)):
                 self.at.setdefault((edit.line, edit.column), []).append(edit)
@@ -82,6 +92,8 @@ class _Transformer(cst.CSTTransformer):
                 self.params.setdefault(edit.qualname, []).append(edit)
             elif isinstance(edit, MoveIntoScope):
                 self.moves.append(edit)
+            elif isinstance(edit, ExtendScope):
+                self.extends.append(edit)
         self._names: list[str] = []  # the enclosing classes and functions
         self._unwrap: set[int] = set()  # ids of `with` statements to replace by their body
 
@@ -169,6 +181,11 @@ class _Transformer(cst.CSTTransformer):
                 if moved is not None:
                     body = moved
                     self.applied.add(edit)
+            for extend in self.extends:
+                extended = _extend_scope(extend, original, body, self._start)
+                if extended is not None:
+                    body = extended
+                    self.applied.add(extend)
         out: list[Any] = []
         for stmt in body:
             if id(stmt) in self._unwrap and isinstance(stmt, cst.With):
@@ -418,6 +435,27 @@ def _move_into_scope(
         leading_lines=lead, body=new_with.body.with_changes(body=[*moving, *first_inner])
     )
     return [*body[:load], new_with, *body[scope + 1 :]]
+
+
+def _extend_scope(
+    edit: ExtendScope, original: Sequence[cst.BaseStatement], body: list[Any], start: Any
+) -> list[Any] | None:
+    """`body` with every statement after the `with` whose opener is at the edit's
+    position moved to the end of that `with`'s body."""
+    for index, stmt in enumerate(original):
+        if not isinstance(stmt, cst.With) or not isinstance(stmt.body, cst.IndentedBlock):
+            continue
+        if not any(start(item.item) == (edit.line, edit.column) for item in stmt.items):
+            continue
+        new_with = body[index]
+        if not isinstance(new_with, cst.With) or not isinstance(new_with.body, cst.IndentedBlock):
+            return None
+        following = body[index + 1 :]
+        if not following:
+            return None
+        inner = [*new_with.body.body, *following]
+        return [*body[:index], new_with.with_changes(body=new_with.body.with_changes(body=inner))]
+    return None
 
 
 def _loads_at(stmt: cst.BaseStatement, edit: MoveIntoScope, start: Any) -> bool:

@@ -3,7 +3,8 @@ would otherwise open a session of its own (shared by the fixes of
 `session-missing-param` and `session-callee-opens-scope`).
 
 The function gets `session: Session | None = None`; each scope it opens outside a held
-scope becomes pattern B (`nullcontext(session) if session is not None else opener()`);
+scope becomes pattern B (`nullcontext(session) if session is not None else opener()`),
+and a top-level scope whose name later calls would need lasts to the end of the function;
 each session-accepting call made where it held nothing passes `session=session`; each
 call of a function that opens a scope of its own is threaded in turn (across modules),
 and passes `session=session`. Called without a session, the function does what it did
@@ -16,7 +17,7 @@ from): a call the build did not record is not touched.
 from __future__ import annotations
 
 from mypy_session import facts
-from mypy_session.fixes import AddParam, Fix, Import, PassSession, ReuseHeld
+from mypy_session.fixes import AddParam, ExtendScope, Fix, Import, PassSession, ReuseHeld
 from mypy_session.fixes.context import Context
 
 
@@ -44,12 +45,17 @@ def thread(fullname: str, context: Context, fix: Fix, done: set[str]) -> bool:
         if record.opener:
             fix.edits.append(ReuseHeld(record.path, record.line, record.column, name, optional=True))
             fix.edits.append(Import(record.path, "contextlib", "nullcontext"))
-        elif function.rebinds_before(name, record.line) and (
-            (record.accepts_session and record.passed == facts.NOTHING) or record.opens is not None
-        ):
-            # `with scope() as session:` above: here `session` is that scope's, closed.
-            return False
-        elif record.accepts_session:
+            continue
+        needs = (record.accepts_session and record.passed == facts.NOTHING) or record.opens is not None
+        if needs and function.rebinds_before(name, record.line):
+            # After `with scope() as session:` the name is that scope's, closed. Where
+            # that scope is a top-level `with`, it is extended to the end of the function
+            # (the body runs in one pattern B scope); otherwise the shape is left alone.
+            scope = function.closed_scope_before(name, record.line)
+            if scope is None:
+                return False
+            fix.edits.append(ExtendScope(record.path, *scope))
+        if record.accepts_session:
             if record.passed == facts.NOTHING and record.param is not None:
                 fix.edits.append(PassSession(record.path, record.line, record.column, record.param, name))
         elif record.opens is not None:

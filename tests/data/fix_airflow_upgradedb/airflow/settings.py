@@ -1,0 +1,4 @@
+from sqlalchemy.orm import Session as SASession, sessionmaker
+
+engine = None
+Session = sessionmaker()
