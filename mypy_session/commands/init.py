@@ -378,11 +378,14 @@ def propose(paths: Sequence[str]) -> Proposal:
     proposal = Proposal()
     modules = _load(paths, proposal)
     words = _Vocabulary()
-    _module_factories(modules, words, proposal)
-    factories = _scope_factories(modules, words)
-    params, untyped = _param_names(modules, words)
+    try:
+        _module_factories(modules, words, proposal)
+        factories = _scope_factories(modules, words)
+        params, untyped = _param_names(modules, words)
+        providers, owners = _decorators(modules)
+    finally:
+        _BODIES.clear()  # the trees are not needed after this
     proposal.untyped_session_functions = untyped
-    providers, owners = _decorators(modules)
     proposal.settings = {
         "session_param_names": params,
         "scope_factories": factories,
