@@ -206,12 +206,12 @@ def _github(diagnostics: Sequence[Diagnostic], summary: Summary) -> str:
     for d in diagnostics:
         command = "error" if d.severity == "error" else "notice"
         props = [f"file={_gh_property(d.shown_path)}", f"line={d.line}"]
-        if d.end_line is not None:
-            props.append(f"endLine={d.end_line}")
         if d.column > 0:
             props.append(f"col={d.column}")
-            if d.end_column is not None and (d.end_line in (None, d.line)):
-                props.append(f"endColumn={d.end_column}")
+        if d.end_line is not None:
+            props.append(f"endLine={d.end_line}")
+        if d.column > 0 and d.end_column is not None and d.end_line in (None, d.line):
+            props.append(f"endColumn={d.end_column}")
         tool = "mypy-session" if _is_ours(d.code) else "mypy"
         title = f"{tool} ({d.code})" if d.code else tool
         props.append(f"title={_gh_property(title)}")
