@@ -297,3 +297,19 @@ def test_a_file_that_does_not_parse_raises() -> None:
 
     with pytest.raises(libcst.ParserSyntaxError):
         rewrite("def f(:\n", [RenameMethod(P, 1, 0, "commit", "flush")])
+
+
+def test_a_fix_touching_a_file_that_does_not_parse_is_dropped_everywhere() -> None:
+    """A chain across two files: one does not parse for libcst, so the other is not
+    changed either, and the file is named."""
+    from mypy_session.commands.fix import _settle
+    from mypy_session.fixes import Fix
+    from mypy_session.recorder import Finding
+
+    finding = Finding("session-not-forwarded", "good.py", 1, 0, "m", "", "mark")
+    fix = Fix(True, [PassSession("bad.py", 1, 0, "session", "s"), PassSession("good.py", 1, 0, "session", "s")])
+    before = {"bad.py": "def f(:\n", "good.py": "f(a)\n"}
+    kept, texts, untouched = _settle([(finding, fix)], before, {})
+    assert kept == []
+    assert untouched["bad.py"].startswith("does not parse")
+    assert texts.get("good.py", before["good.py"]) == "f(a)\n"
