@@ -198,3 +198,47 @@ def test_another_plugins_list_is_extended_only_with_force() -> None:
     assert kept == ["plugins"]
     assert "plugins = pydantic.mypy, mypy_session.plugin\n" in updated_ini(ini, Proposal(), force=True, kept=[])
     assert updated_toml("", Proposal(), force=False, kept=[]) == '[tool.mypy]\nplugins = ["mypy_session.plugin"]\n'
+
+
+def test_a_scoped_registry_is_a_comment_and_the_context_manager_on_it_an_entry(tmp_path: Path) -> None:
+    """Rucio's shape: `get_session()` returns a `scoped_session` registry (the same session
+    again within a thread), `db_session()` opens one from it; decorators provide it."""
+    from mypy_session.commands.init import propose
+
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/db.py": """
+            from contextlib import contextmanager
+            from typing import Iterator, Optional
+            from sqlalchemy.orm import Session, scoped_session, sessionmaker
+            _MAKER = None
+
+            def get_maker() -> sessionmaker:
+                global _MAKER
+                _MAKER = sessionmaker()
+                return _MAKER
+
+            def get_session() -> scoped_session:
+                session = scoped_session(_MAKER)
+                return session
+
+            @contextmanager
+            def db_session() -> "Iterator[Session]":
+                session_scoped = get_session()
+                session = session_scoped()
+                yield session
+
+            def read_session(function):
+                def new_funct(*args, session: "Optional[Session]" = None, **kwargs):
+                    if not session:
+                        session_scoped = get_session()
+                        return function(*args, session=session_scoped(), **kwargs)
+                    return function(*args, session=session, **kwargs)
+                return new_funct
+        """,
+    })
+    proposal = propose([str(tmp_path / "app")])
+    assert [e.value for e in proposal.settings["scope_factories"]] == ["app.db.db_session"]
+    assert any(note.startswith("app.db.get_session (") and "not listed" in note for note in proposal.notes)
+    assert [e.value for e in proposal.settings["session_providers"]] == ["app.db.read_session"]
+    assert proposal.settings["session_owners"] == []
