@@ -221,6 +221,16 @@ SMALL = {
 }
 
 
+def test_ignore_leaves_the_ignored_codes_alone(tmp_path: Path) -> None:
+    write(tmp_path, SMALL)
+    before = (tmp_path / "app" / "svc.py").read_text()
+    result = cli(tmp_path, "fix", "--ignore", "session-not-forwarded", "app")
+    assert (result.status, summary(result)) == (0, "fixed 0 of 0 findings in 0 files; 0 more with --unsafe-fixes")
+    assert (tmp_path / "app" / "svc.py").read_text() == before
+    result = cli(tmp_path, "fix", "--select", "session", "--ignore", "session-mismatch", "app")
+    assert result.status == 0 and "load(key, session=s)" in (tmp_path / "app" / "svc.py").read_text()
+
+
 def test_nothing_to_fix_is_exit_0(tmp_path: Path) -> None:
     write(tmp_path, {**SMALL, "app/svc.py": "def run() -> None: ...\n"})
     result = cli(tmp_path, "fix", "app")
@@ -252,7 +262,8 @@ def test_a_file_mypy_cannot_parse_stops_the_run_and_nothing_changes(tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--select", "session-nope"], "unknown code 'session-nope'"),
+        (["--select", "session-nope"], "unknown error code 'session-nope'"),
+        (["--ignore", "session-nope"], "unknown error code 'session-nope'"),
         (["--unsafe", "app"], "unrecognised argument --unsafe"),
     ],
 )

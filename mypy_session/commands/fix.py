@@ -24,10 +24,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from mypy.errorcodes import ErrorCode
-
-from mypy_session import atomic_write, errorcodes
-from mypy_session.commands import build
+from mypy_session import atomic_write
+from mypy_session.commands import build, selection
 from mypy_session.recorder import Finding
 
 if TYPE_CHECKING:
@@ -44,35 +42,6 @@ _PLANNERS: Final = {
     "session-callee-opens-scope": "callee_opens_scope",
     "session-detached-use": "detached_use",
 }
-ALL: Final = "session"
-# A sub-code is selected with its parent (mypy's `sub_code_of`).
-_SUB_CODES: Final = {"session-not-forwarded": ("session-read-not-forwarded",)}
-
-
-def _known_codes() -> set[str]:
-    return {
-        value.code
-        for value in vars(errorcodes).values()
-        if isinstance(value, ErrorCode)
-    }
-
-
-def selection(values: list[str]) -> set[str] | str:
-    """The selected codes, or a one-line problem. `session` selects every code."""
-    known = _known_codes()
-    chosen: set[str] = set()
-    for value in values:
-        for code in filter(None, (part.strip() for part in value.split(","))):
-            if code == ALL:
-                chosen |= known
-            elif code in known:
-                chosen.add(code)
-                chosen.update(_SUB_CODES.get(code, ()))
-            else:
-                return f"--select: unknown code {code!r} (expected {ALL!r} or one of: {', '.join(sorted(known))})"
-    return chosen
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise SystemExit(build.fail(f"fix: {message}"))
@@ -87,21 +56,21 @@ def fix(args: list[str]) -> int:
     )
     parser.add_argument("--diff", action="store_true", help="show the changes; write nothing")
     parser.add_argument("--unsafe-fixes", action="store_true", help="also apply the unsafe fixes")
-    parser.add_argument(
-        "--select", action="append", default=[], metavar="CODES",
-        help="fix only these codes (comma-separated; `session` for all)",
-    )
+    selection.add_arguments(parser)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     try:
         known, mypy_args = parser.parse_known_args(args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    unknown = [arg for arg in mypy_args if arg.startswith("--select") or arg.startswith("--unsafe")]
+    unknown = [
+        arg for arg in mypy_args if arg.startswith(("--select", "--ignore", "--unsafe"))
+    ]
     if unknown:
         return build.fail(f"fix: unrecognised argument {unknown[0]}")
-    chosen = selection(known.select) if known.select else _known_codes()
-    if isinstance(chosen, str):
-        return build.fail(chosen)
+    try:
+        chosen = selection.from_arguments(known)
+    except selection.SelectionError as exc:
+        return build.fail(f"fix: {exc}")
     from mypy_session.cli import unreadable_config
 
     problem = unreadable_config(mypy_args)
@@ -113,7 +82,14 @@ def fix(args: list[str]) -> int:
     return _run(mypy_args, chosen, diff=known.diff, unsafe=known.unsafe_fixes, progress=known.progress)
 
 
-def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, progress: bool | None) -> int:
+def _run(
+    mypy_args: list[str],
+    chosen: selection.Selection,
+    *,
+    diff: bool,
+    unsafe: bool,
+    progress: bool | None,
+) -> int:
     import importlib
 
     from mypy_session.fixes.context import Collector, Context
@@ -126,7 +102,7 @@ def _run(mypy_args: list[str], chosen: set[str], *, diff: bool, unsafe: bool, pr
             print(message, file=sys.stderr)
         print("mypy-session: fix: mypy stopped on the error above; no file was changed", file=sys.stderr)
         return 2
-    findings = [finding for finding in outcome.findings if finding.code in chosen]
+    findings = [finding for finding in outcome.findings if chosen.selects(finding.code)]
     for path in {finding.path for finding in findings} - set(before):
         # a module mypy followed an import into: as it is now (after the analysis)
         text = _current(path)
