@@ -199,8 +199,11 @@ def _argument_behind(
     # A decorator may take leading parameters off (prefect's `db_injector` injects `db`,
     # so `read_task_runs(session, ...)` passes the session first): an argument that is a
     # session, wherever it stands, is taken as the session passed on.
+    names = knowledge.config.session_param_names
     for arg, types in zip(call.args, _argument_types(ctx, len(call.args))):
-        if session_kind(types, knowledge.config) is not None:
+        if session_kind(types, knowledge.config) is not None or (
+            isinstance(arg, NameExpr) and render(arg) in names  # untyped, or not yet inferred
+        ):
             return params[0][0], PASSED, render(arg)
     return params[0][0], NOTHING, ""
 

@@ -290,14 +290,21 @@ def _on_daemon_call(ctx: _Ctx, *, gate: Gate, fullname: str, node: SymbolNode) -
 def _on_wrapper_call(ctx: MethodContext, *, gate: Gate) -> Type:
     """A call of a wrapper object (`callable_wrappers`): the checks of a call of the
     function it wraps, where the called expression names one."""
+    # Most such calls are of other callable objects (SQLAlchemy's `func.count()`): find
+    # the function first, and do nothing more where there is none.
+    call = ctx.context
+    try:
+        func = wrapped_function(call, cast(TypeChecker, ctx.api)) if isinstance(call, CallExpr) else None
+    except Exception:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        func = None
+    if func is None:
+        return ctx.default_return_type
     knowledge = gate.knowledge
 
     def work() -> None:
-        call = ctx.context
-        if not isinstance(call, CallExpr):
-            return
-        func = wrapped_function(call, cast(TypeChecker, ctx.api))
-        callee = gate.wrapped_callee(func) if func is not None else None
+        callee = gate.wrapped_callee(func)
         if callee is not None:
             _check_call(ctx, callee, knowledge)
 
