@@ -238,6 +238,11 @@ class Boundary:
     def wrap(self, fullname: str, hook: CallHook | None) -> CallHook | None:
         """The function or method hook for `fullname`: `hook` (the session checks'), with
         the boundary's check first where the callee is guarded, `setattr`, or an SQL write."""
+        if self.pending:
+            # mypy 1.x has no end-of-module callback (`get_additional_indirect_deps`): a
+            # guard on an inherited attribute or a re-exported class is resolved at the
+            # first call mypy checks once its class is known.
+            self.refresh()
         owner, _, name = fullname.rpartition(".")
         if name not in self.names and fullname not in _SETATTR:
             return hook

@@ -106,7 +106,9 @@ class _ColumnType:
         self.declared = declared
 
     def __call__(self, ctx: AttributeContext) -> Type:
-        if ctx.is_lvalue or not isinstance(get_proper_type(ctx.default_attr_type), UninhabitedType):
+        if getattr(ctx, "is_lvalue", False) or not isinstance(
+            get_proper_type(ctx.default_attr_type), UninhabitedType
+        ):
             return ctx.default_attr_type
         return self.declared
 
