@@ -25,3 +25,9 @@ def top_level_function(scope: object) -> FuncItem | None:
         if isinstance(entry, FuncItem) and not isinstance(entry, LambdaExpr):
             return entry
     return None
+
+
+def is_lvalue(ctx: object) -> bool:
+    """Is an attribute hook's access the target of an assignment? mypy before 1.16 does not
+    say (`AttributeContext.is_lvalue` is newer): taken as a read."""
+    return bool(getattr(ctx, "is_lvalue", False))

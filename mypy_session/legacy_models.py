@@ -26,6 +26,7 @@ from mypy.nodes import SymbolTableNode, TypeInfo, Var
 from mypy.plugin import AttributeContext
 from mypy.types import Instance, Type, UninhabitedType, get_proper_type, has_type_vars
 
+from mypy_session.compat import is_lvalue
 from mypy_session.vocabulary import is_mapped_class
 
 # `Column` and its subclasses; `Named` alone (TypedColumns' annotations) is left alone.
@@ -106,9 +107,7 @@ class _ColumnType:
         self.declared = declared
 
     def __call__(self, ctx: AttributeContext) -> Type:
-        if getattr(ctx, "is_lvalue", False) or not isinstance(
-            get_proper_type(ctx.default_attr_type), UninhabitedType
-        ):
+        if is_lvalue(ctx) or not isinstance(get_proper_type(ctx.default_attr_type), UninhabitedType):
             return ctx.default_attr_type
         return self.declared
 

@@ -55,6 +55,7 @@ from mypy.plugin import AttributeContext
 from mypy.typevars import fill_typevars_with_any
 from mypy.types import AnyType, Instance, NoneType, Type, UnionType, get_proper_type
 
+from mypy_session.compat import is_lvalue
 from mypy_session.vocabulary import is_mapped_class
 
 _RELATIONSHIP: Final = "sqlalchemy.orm.relationships.RelationshipProperty"
@@ -345,7 +346,7 @@ class _RelationshipType:
         self.typ: Type | None = None
 
     def __call__(self, ctx: AttributeContext) -> Type:
-        if ctx.is_lvalue or not _untyped(ctx.default_attr_type):
+        if is_lvalue(ctx) or not _untyped(ctx.default_attr_type):
             return ctx.default_attr_type
         typ = self.typ
         if typ is None:
