@@ -5,11 +5,16 @@ from __future__ import annotations
 from mypy_session import errorcodes
 from mypy_session.report import Report
 from mypy_session.facts import CallSite
+from mypy_session.checks.not_forwarded import would_report
 
 
 def check_nested_scope(site: CallSite, report: Report) -> None:
     """Report opening a second session while one is held (the held one is ignored)."""
     if not site.callee.opener or site.held is None or site.in_own_transaction:
+        return
+    if would_report(site):
+        # An opener that takes a session, called without the held one: reported once, as
+        # `session-not-forwarded` (passing the session is the safe fix).
         return
     message = errorcodes.nested_scope(site.opener_text, site.held.text)
     report(message, site.context, errorcodes.SESSION_NESTED_SCOPE)
