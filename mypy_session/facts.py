@@ -302,6 +302,11 @@ def _closed_scope(
     """`with <this call> as x:` in a function that held no session (where the code is on)."""
     if sight.held is not None or not api.errors.is_error_code_enabled(SESSION_DETACHED_RETURN):
         return None
+    if sight.none_parameter:
+        # Pattern A's fallback (`if session is not None: return _impl(session)` then
+        # `with session_scope() as session: return _impl(session)`) and pattern B: the
+        # callers that pass a session get attached objects; the others chose not to.
+        return None
     function = current_function(api.scope)
     if function is None:
         return None
