@@ -349,19 +349,74 @@ def _bound_in_scope(
     end: tuple[int, int],
     bindings: _Bindings,
     detached: set[int],
+    depth: int = 0,
 ) -> bool:
     node = name.node
     if not isinstance(node, Var) or id(node) in detached:
         return False
-    latest: tuple[tuple[int, int], Expression | None] | None = None
+    latest: tuple[tuple[int, int], object] | None = None
     for at, rvalue in bindings.get(id(node), ()):
         if at < where and (latest is None or at > latest[0]):
             latest = (at, rvalue)
-    if latest is None or not start <= latest[0] <= end:
+    if latest is None:
         return False
+    if not start <= latest[0] <= end:
+        return depth < 3 and _carried_out(node, latest, where, start, end, bindings, detached, depth)
     rvalue = latest[1]
     # `x = other.merge(x)`: from the scope only if merged into the scope's own session.
-    return rvalue is None or bool(_names_in(rvalue, latest[0], start, end, bindings))
+    if not isinstance(rvalue, Expression):
+        return True
+    return bool(_names_in(rvalue, latest[0], start, end, bindings))
+
+
+def _carried_out(
+    node: Var,
+    latest: tuple[tuple[int, int], object],
+    where: tuple[int, int],
+    start: tuple[int, int],
+    end: tuple[int, int],
+    bindings: _Bindings,
+    detached: set[int],
+    depth: int,
+) -> bool:
+    """A name bound after the block that still carries its objects: the target of
+    `for row in rows:` over a name bound in the block, or a list that such an object is
+    added to (`result.append(row)`) between its binding and `where`. Only ORM-typed
+    targets and arguments count (`for i in ids:` over plain values does not)."""
+    at, source = latest
+    if isinstance(source, _Iterated):
+        if not _holds_orm(node.type):
+            return False
+        return any(
+            _bound_in_scope(n, at, start, end, bindings, detached, depth + 1)
+            for n in _names_in(source.expr, at, start, end, bindings)
+        )
+    for added_at, arg in _additions.get(id(node), ()):
+        if latest[0] < added_at < where and isinstance(arg, NameExpr) and isinstance(arg.node, Var):
+            if _holds_orm(arg.node.type) and _bound_in_scope(
+                arg, added_at, start, end, bindings, detached, depth + 1
+            ):
+                return True
+    return False
+
+
+def _holds_orm(typ: Type | None) -> bool:
+    return is_mapped_instance(typ) or _typed_container(typ) is not None
+
+
+class _Iterated:
+    """The source of a `for` target: the iterated expression."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: Expression) -> None:
+        self.expr = expr
+
+
+# id() of a local's variable -> (where, the argument) of `name.append(arg)` and the like;
+# filled by `_bindings` for the function being looked at.
+_additions: dict[int, list[tuple[tuple[int, int], Expression]]] = {}
+_ADD: Final = frozenset(("append", "add", "extend", "insert", "appendleft"))
 
 
 def _shown(leaf: Expression) -> str:
@@ -386,14 +441,15 @@ def _shown(leaf: Expression) -> str:
 
 
 # id() of a local's variable -> where it is bound, and from a `merge` call (else None)
-_Bindings = dict[int, list[tuple[tuple[int, int], Expression | None]]]
+_Bindings = dict[int, list[tuple[tuple[int, int], object]]]  # Expression, `_Iterated` or None
 
 
 def _bindings(func: FuncItem) -> _Bindings:
     """Where each local is bound (by id() of its variable), and whether from a `merge`."""
     found: _Bindings = {}
+    _additions.clear()
 
-    def bind(target: Expression | None, at: tuple[int, int], merged: Expression | None) -> None:
+    def bind(target: Expression | None, at: tuple[int, int], merged: object) -> None:
         if isinstance(target, NameExpr) and isinstance(target.node, Var):
             found.setdefault(id(target.node), []).append((at, merged))
         elif isinstance(target, (TupleExpr, ListExpr)):
@@ -409,10 +465,20 @@ def _bindings(func: FuncItem) -> _Bindings:
         elif isinstance(stmt, OperatorAssignmentStmt):
             bind(stmt.lvalue, at, None)
         elif isinstance(stmt, ForStmt):
-            bind(stmt.index, at, None)
+            bind(stmt.index, at, _Iterated(stmt.expr))
         elif isinstance(stmt, WithStmt):
             for target in stmt.target:
                 bind(target, at, None)
+        for expr in own_expressions(stmt):
+            if (
+                isinstance(expr, CallExpr)
+                and isinstance(expr.callee, MemberExpr)
+                and expr.callee.name in _ADD
+                and isinstance(expr.callee.expr, NameExpr)
+                and isinstance(expr.callee.expr.node, Var)
+                and expr.args
+            ):
+                _additions.setdefault(id(expr.callee.expr.node), []).append((at, expr.args[-1]))
     return found
 
 

@@ -19,6 +19,7 @@ from mypy.nodes import (
     MypyFile,
     NameExpr,
     Var,
+    WithStmt,
 )
 from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import AnyType, Instance, NoneType, Type, UnionType, get_proper_type
@@ -31,7 +32,9 @@ from mypy_session import fullnames
 from mypy_session.held import PARAMETER, HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
 from mypy_session.report import function_name
-from mypy_session.scopes import WithBlock, iterated_here, returns_within, scopes_of, uses_within
+from mypy_session.scopes import (
+    WithBlock, iterated_here, returns_within, scopes_of, uses_within, walk_statements,
+)
 from mypy_session.vocabulary import Callee, is_mapped_instance, render, session_kind
 
 if TYPE_CHECKING:  # imported where a recording run (audit) needs it
@@ -53,7 +56,7 @@ class CallSite:
     __slots__ = (
         "callee", "context", "sight", "param", "required", "passed", "passed_text",
         "in_own_transaction", "detached_name", "detached_scope_line", "detached_scope_held",
-        "opener_text", "closed_scope",
+        "opener_text", "closed_scope", "with_context",
     )
 
     def __init__(self, callee: Callee, context: Context, sight: Sight) -> None:
@@ -73,6 +76,8 @@ class CallSite:
         # session-detached-return: the scope this opener call opens, where the function
         # held no session (`escaping_objects` looks at what leaves it)
         self.closed_scope: ClosedScope | None = None
+        # the call is the context of a `with` item (`with get_db() as db:`)
+        self.with_context = False
 
     @property
     def held(self) -> HeldSession | None:
@@ -98,10 +103,14 @@ def call_site(
         ):
             return None  # the session is passed on: no check has anything to say
     sight = lazy.get()
+    with_context: bool | None = None
     if callee.deferred and not iterated_here(_container(api), call):
         # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
-        # opens, runs only when it is iterated, after this function has moved on.
-        callee = callee.changed(opener=callee.opener, opens=None)
+        # opens, runs only when it is iterated, after this function has moved on; a
+        # `@contextmanager` one runs when a `with` enters it (`with get_db() as db:`).
+        with_context = _is_with_context(api, call)
+        if not with_context:
+            callee = callee.changed(opener=callee.opener, opens=None)
     if callee.when is not None and ruled_out_by_call(callee.when, call, api.lookup_type_or_none):
         # It opens only on branches this call's own arguments rule out (`get_client()`
         # without `account`): `conditional_openers`.
@@ -125,7 +134,20 @@ def call_site(
             _detached_use(site, call, ctx, api, knowledge)
     site.in_own_transaction = in_own_transaction
     site.opener_text, site.closed_scope = opener_text, closed_scope
+    if callee.opens is not None and not callee.opener and sight.held is not None:
+        site.with_context = with_context if with_context is not None else _is_with_context(api, call)
     return site
+
+
+def _is_with_context(api: TypeChecker, call: CallExpr) -> bool:
+    """Is `call` the context expression of a `with` item of the function being checked?
+    (Asked only for a call that opens a scope where a session is held: rare.)"""
+    function = current_function(api.scope)
+    body = function.body.body if function is not None else _module(api).defs
+    for stmt, _ in walk_statements(body):
+        if isinstance(stmt, WithStmt) and any(expr is call for expr in stmt.expr):
+            return True
+    return False
 
 
 class _LazySight:
@@ -282,6 +304,11 @@ def _closed_scope(
 ) -> ClosedScope | None:
     """`with <this call> as x:` in a function that held no session (where the code is on)."""
     if sight.held is not None or not api.errors.is_error_code_enabled(SESSION_DETACHED_RETURN):
+        return None
+    if sight.none_parameter:
+        # Pattern A's fallback (`if session is not None: return _impl(session)` then
+        # `with session_scope() as session: return _impl(session)`) and pattern B: the
+        # callers that pass a session get attached objects; the others chose not to.
         return None
     function = current_function(api.scope)
     if function is None:

@@ -80,12 +80,13 @@ class Sight:
     Candidates are produced innermost first, and only until the held one is found; the
     walk of the function body happens on the first request."""
 
-    __slots__ = ("_candidates", "_held", "_done")
+    __slots__ = ("_candidates", "_held", "_done", "_none_parameter")
 
     def __init__(self, candidates: Iterator[HeldSession]) -> None:
         self._candidates = candidates
         self._held: HeldSession | None = None
         self._done = False
+        self._none_parameter = False
 
     @property
     def held(self) -> HeldSession | None:
@@ -102,7 +103,15 @@ class Sight:
             return False
         if self._held is None and candidate.held:
             self._held = candidate
+        elif candidate.kind == PARAMETER and not candidate.held and not candidate.enclosing:
+            self._none_parameter = True
         return True
+
+    @property
+    def none_parameter(self) -> bool:
+        """No session is held here because the function's own optional session parameter
+        is narrowed to None (pattern A's fallback, pattern B's `else session_scope()`)."""
+        return self.held is None and self._none_parameter
 
 
 def sight_at_call(api: TypeChecker, call: CallExpr, knowledge: Knowledge) -> Sight:

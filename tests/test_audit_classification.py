@@ -261,3 +261,31 @@ def test_chains_say_when_a_function_opens_only_on_a_branch(tmp_path: Path) -> No
     chains = json.loads(result.stdout)["chains"]
     assert "get_client -> session_scope() (only when account is given)" in chains
     assert "refresh -> session_scope()" in chains
+
+
+def test_an_injected_session_is_not_an_unused_optional_one(tmp_path: Path) -> None:
+    """`db: Session = Depends(get_db)` has a default, but the framework injects it: the
+    function owns it, and not using it is not `session-param-unused` (held-out code)."""
+    write(tmp_path, {
+        "mypy.ini": "[mypy]\nignore_missing_imports = True\n",
+        "app/__init__.py": "",
+        "app/db.py": DB_MODULE,
+        "app/routes.py": """
+            from fastapi import Depends
+            from sqlalchemy.orm import Session
+
+            def get_db() -> Session: ...
+
+            def injected(key: int, db: Session = Depends(get_db)) -> int:
+                return key
+
+            def optional(key: int, session: Session | None = None) -> int:
+                return key
+        """,
+    })
+    result = run(tmp_path, "audit", "--format", "json", "app", module="mypy_session")
+    data: dict[str, Any] = json.loads(result.stdout)
+    unused = sorted(
+        f["function"] for f in data["findings"] if f["code"] == "session-param-unused"
+    )
+    assert unused == ["app.routes.optional"], (result.stdout, result.stderr)

@@ -11,7 +11,8 @@ from mypy_session.facts import CallSite
 def check_callee_opens_scope(site: CallSite, report: Report) -> None:
     """Report the call with the chain that reaches the opener."""
     opens = site.callee.opens
-    if opens is None or site.callee.params or site.in_own_transaction:
+    if opens is None or site.callee.params or site.in_own_transaction or site.with_context:
+        # a `with` context: reported as `session-nested-scope`
         return
     held = site.held
     if held is None:

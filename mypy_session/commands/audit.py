@@ -59,6 +59,7 @@ from mypy_session import baseline, errorcodes, facts
 from mypy_session.held import scope_holder
 from mypy_session.knowledge import Knowledge
 from mypy_session.not_analysed import REASONS, NotAnalysed
+from mypy_session.ownership import owns
 from mypy_session.recorder import CallRecord, Finding
 from mypy_session.scopes import WithItem, functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import is_mapped_instance, render, session_params_of
@@ -258,6 +259,8 @@ class Collector:
                         name
                         for name, has_default, _ in params
                         if has_default and name not in walker.used and not _is_stub(func)
+                        # `db: Session = Depends(get_db)`: injected, owned, not optional
+                        and not owns(func, name, knowledge)
                     ],
                     holds=walker.holds,
                     opens=summary.opens if summary is not None else None,
