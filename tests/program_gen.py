@@ -27,6 +27,7 @@ import ast
 import copy
 import dataclasses
 import functools
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1619,6 +1620,11 @@ MUTATIONS = (
 )
 
 
+def _fill(text: str, params: dict[str, Any]) -> str:
+    """pytest-mypy-plugins' `{{ name }}` placeholders of a parametrized case, filled in."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(params.get(m[1], m[0])), text)
+
+
 def load_seeds() -> list[tuple[str, dict[str, str]]]:
     """(case id, {path: source}) for every case of the YAML tests."""
     import yaml
@@ -1626,11 +1632,17 @@ def load_seeds() -> list[tuple[str, dict[str, str]]]:
     seeds = []
     for path in sorted(TYPECHECK_DIR.rglob("test-*.yml")):
         for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            files = {"main.py": case.get("main") or ""}
-            for item in case.get("files") or []:
-                files[item["path"]] = item.get("content") or ""
-            files = {name: text for name, text in files.items() if name.endswith(".py")}
-            seeds.append((f"{path.parent.name}/{case['case']}", files))
+            # A parametrized case is one seed per parameter set, its `{{ name }}` filled in.
+            for number, params in enumerate(case.get("parametrized") or [{}]):
+                files = {"main.py": case.get("main") or ""}
+                for item in case.get("files") or []:
+                    files[item["path"]] = item.get("content") or ""
+                files = {
+                    _fill(name, params): _fill(text, params)
+                    for name, text in files.items()
+                    if _fill(name, params).endswith(".py")
+                }
+                seeds.append((f"{path.parent.name}/{case['case']}[{number}]", files))
     return seeds
 
 

@@ -106,9 +106,17 @@ def get_ingredient(slug: str, session: Session | None = None) -> Ingredient:
     if session is not None:
         return load_ingredient(session, slug)
     with session_scope() as session:
-        # The scope commits and closes on the way out: the caller receives a detached
-        # Ingredient, so a lazy relationship access raises and any edit is never saved.
-        return load_ingredient(session, slug)  # planted: session-detached-return
+        # Pattern A's fallback: a caller that wants an attached Ingredient passes its session.
+        return load_ingredient(session, slug)
+
+
+def ingredient_catalogue() -> dict[str, list[Ingredient]]:
+    """Every ingredient, for the storefront's catalogue page."""
+    with session_scope() as session:
+        rows = list(session.scalars(select(Ingredient)).all())
+    # The scope committed and closed: the caller receives detached Ingredients, so a lazy
+    # relationship access raises and any edit is never saved.
+    return {"ingredients": rows}  # planted: session-detached-return
 
 
 @ReadOnly
