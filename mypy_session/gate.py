@@ -33,6 +33,8 @@ from mypy_session import (
     scopes,
     untyped_sessions,
 )
+from mypy_session.any_receiver_calls import AnyReceivers
+from mypy_session.any_receivers import ProgramMethods
 from mypy_session.callable_wrappers import wrapped_function, wraps_calls
 from mypy_session.checks.borrowed_commit import check_borrowed_commit
 from mypy_session.checks.callee_opens_scope import check_callee_opens_scope
@@ -101,6 +103,12 @@ class Gate:
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
         self.settings = SettingsResolution(config, modules)
         self._wrapped: dict[str, Callee | None] = {}  # see wrapped_callee
+        self.receivers = AnyReceivers(
+            ProgramMethods(modules, daemon=daemon),
+            self.knowledge,
+            lambda fullname, node: self._callee(fullname, node, hidden=True),
+            self._check_any_call,
+        )
         self.knowledge.on_new_module = self.refresh
         self.refresh()
 
@@ -227,9 +235,18 @@ class Gate:
         """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`),
         then the settings' entries that name nothing in it (`settings_resolution`)."""
         self.refresh()
-        untyped_sessions.check_module(file, self.knowledge)
+        untyped_sessions.check_module(file, self.knowledge, self.receivers)
         escaping_objects.check_module(file, untyped_sessions.reporting_checker(file), self.knowledge)
         report_unresolved(file, self.settings, self.knowledge)
+
+    def _check_any_call(self, ctx: MethodContext, callee: Callee) -> None:
+        """A call on an `Any` receiver, checked as a call of `callee` (`any_receivers`);
+        code the plugin cannot understand is skipped, as in a hook."""
+        try:
+            _check_call(ctx, callee, self.knowledge)
+        except Exception:
+            if os.environ.get(DEBUG_ENV):
+                raise
 
     def guarded(self, work: Callable[[Any], Any], arg: Any) -> Any:
         try:

@@ -14,6 +14,11 @@ code, so that no hook ran there:
 - `FAILED`: a hook in the function met code the plugin could not understand and skipped it
   (outside debug mode; `MYPY_SESSION_DEBUG` re-raises instead).
 
+- `ANY_RECEIVER`: a call on a receiver mypy types as `Any` (`ti.set_state(...)` on an
+  unannotated `ti`) that passes no session while one is held, where the methods of that
+  name the module can reach differ in taking a session (`any_receivers`): which one runs
+  is not known.
+
 The end-of-module walk (`untyped_sessions`) finds them; `checks/not_analysed.py` reports
 them as `session-not-analysed` (off by default); a recording run (`audit`) keeps them.
 """
@@ -53,13 +58,16 @@ _EXITS: Final = (ReturnStmt, RaiseStmt, BreakStmt, ContinueStmt)
 UNTYPED: Final = "untyped"
 UNREACHABLE: Final = "unreachable"
 FAILED: Final = "failed"
-REASONS: Final = (UNREACHABLE, UNTYPED, FAILED)  # in the order the audit counts them
+ANY_RECEIVER: Final = "any-receiver"
+REASONS: Final = (UNREACHABLE, UNTYPED, ANY_RECEIVER, FAILED)  # in the order the audit counts them
 
 
 class NotAnalysed:
     """One function whose session code was skipped. (A plain class: see `scopes`.)"""
 
-    __slots__ = ("path", "function", "line", "reason", "after", "context_line", "context_column")
+    __slots__ = (
+        "path", "function", "line", "reason", "after", "context_line", "context_column", "detail",
+    )
 
     def __init__(
         self,
@@ -71,6 +79,7 @@ class NotAnalysed:
         after: int | None = None,
         context_line: int | None = None,
         context_column: int = 0,
+        detail: str = "",
     ) -> None:
         self.path = path
         self.function = function  # fullname of the function ("pkg.mod.Class.method")
@@ -79,21 +88,28 @@ class NotAnalysed:
         self.after = after  # UNREACHABLE: the last line mypy checked before the skipped code
         self.context_line = context_line if context_line is not None else line
         self.context_column = context_column  # where the finding is reported
+        self.detail = detail  # ANY_RECEIVER: the call whose callee is not known ("ti.run()")
 
     @property
     def text(self) -> str:
         """How the audit and the message say it: "not analysed: unreachable after line 12"."""
-        return f"not analysed: {describe(self.reason, self.after)}"
+        return f"not analysed: {describe(self.reason, self.after, self.detail)}"
 
     def __repr__(self) -> str:
         return f"NotAnalysed({self.function!r}, {self.text!r})"
 
 
-def describe(reason: str, after: int | None = None) -> str:
+def describe(reason: str, after: int | None = None, detail: str = "") -> str:
     if reason == UNTYPED:
         return "untyped (check_untyped_defs is off)"
     if reason == UNREACHABLE:
         return f"unreachable after line {after}" if after else "unreachable"
+    if reason == ANY_RECEIVER:
+        where = f" at line {after}" if after else ""
+        return (
+            f"the callee of {detail or 'a call'}{where} is not known "
+            "(its receiver is typed Any; methods of that name differ in taking a session)"
+        )
     return "the plugin could not analyse it (run with MYPY_SESSION_DEBUG=1 to see why)"
 
 
@@ -101,6 +117,8 @@ def remedy(reason: str) -> str:
     """What makes the skipped code analysed (the audit's "what to do")."""
     if reason == UNTYPED:
         return "annotate the function, or set check_untyped_defs = true for its module"
+    if reason == ANY_RECEIVER:
+        return "annotate the receiver (the parameter or variable) with its class"
     if reason == UNREACHABLE:
         return (
             "find why mypy stops before it (a NoReturn call, a comparison typed Never); "

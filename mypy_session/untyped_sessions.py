@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from mypy.checker import TypeChecker
 from mypy.errors import ErrorInfo
@@ -54,6 +54,7 @@ from mypy.nodes import (
     NameExpr,
     OverloadedFuncDef,
     Statement,
+    TypeInfo,
     Var,
 )
 from mypy.types import Type
@@ -63,11 +64,13 @@ from mypy_session.checks.borrowed_commit import (
     is_borrowed,
     report_borrowed_commit,
 )
+from mypy_session.any_receivers import AnyCall, any_receiver_call, scope_stack
 from mypy_session.checks.not_analysed import report_not_analysed
 from mypy_session.compat import top_level_function
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
 from mypy_session.not_analysed import (
+    ANY_RECEIVER,
     FAILED,
     UNREACHABLE,
     UNTYPED,
@@ -79,7 +82,10 @@ from mypy_session.not_analysed import (
     uses,
 )
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
-from mypy_session.vocabulary import session_kind
+from mypy_session.vocabulary import render, session_kind
+
+if TYPE_CHECKING:  # `any_receiver_calls` imports the call facts, which import this module
+    from mypy_session.any_receiver_calls import AnyReceivers
 
 # The fine-grained target the walk's findings are filed under under dmypy (see `keep`).
 _TARGET: Final = "<mypy-session walk>"
@@ -114,17 +120,20 @@ def failed(checker: TypeChecker) -> None:
         _failed.setdefault(checker.path, {}).setdefault(function.fullname, function.line)
 
 
-def check_module(file: MypyFile, knowledge: Knowledge) -> None:
-    """The end-of-module walk (see the module docstring)."""
+def check_module(
+    file: MypyFile, knowledge: Knowledge, receivers: AnyReceivers | None = None
+) -> None:
+    """The end-of-module walk (see the module docstring); `receivers` checks the calls on
+    `Any` receivers it finds (`any_receivers`)."""
     if file.is_stub:
         return
     if knowledge.daemon:
         _reported.pop(file.path, None)
         if _reported:
             _restore(file)
-    walk = _ModuleWalk(knowledge, file.path)
+    walk = _ModuleWalk(knowledge, file, receivers)
     for definition in _definitions(file.defs):
-        walk.function(definition, dynamic=False, copied=False)
+        walk.function(definition, dynamic=False, copied=False, outer=())
     failures = _failed.pop(file.path, {})
     if not walk.functions and not failures:
         return
@@ -210,7 +219,7 @@ def checker_for(file: MypyFile) -> TypeChecker | None:
 class _Function:
     """A function with a session parameter, as the walk found it."""
 
-    __slots__ = ("func", "name", "params", "untyped", "copied", "dynamic")
+    __slots__ = ("func", "name", "params", "untyped", "copied", "dynamic", "outer")
 
     def __init__(
         self,
@@ -220,6 +229,7 @@ class _Function:
         untyped: set[int],
         copied: bool,
         dynamic: bool,
+        outer: tuple[FuncItem, ...],
     ) -> None:
         self.func = func
         self.name = name  # the top-level function's fullname
@@ -227,21 +237,33 @@ class _Function:
         self.untyped = untyped  # id() of the session parameters not typed as sessions
         self.copied = copied  # mypy checks copies of it (a value-restricted TypeVar)
         self.dynamic = dynamic  # untyped, or nested in an untyped function
+        self.outer = outer  # the functions it is nested in, outermost first
 
 
 class _ModuleWalk:
     """The session functions of one module: what to report, found before a checker is
     needed (most modules have nothing, and need none)."""
 
-    def __init__(self, knowledge: Knowledge, path: str) -> None:
+    def __init__(
+        self, knowledge: Knowledge, file: MypyFile, receivers: AnyReceivers | None
+    ) -> None:
         self.knowledge = knowledge
-        self.path = path
+        self.file = file
+        self.path = file.path
+        self.receivers = receivers
+        self.calls: list[AnyCall] = []  # calls on `Any` receivers (`any_receivers`)
         self.methods = knowledge.config.commit_methods
         self.functions: list[_Function] = []  # those with a session parameter
         self.found: list[NotAnalysed] = []
 
     def function(
-        self, definition: FuncItem, *, dynamic: bool, copied: bool, top: str | None = None
+        self,
+        definition: FuncItem,
+        *,
+        dynamic: bool,
+        copied: bool,
+        outer: tuple[FuncItem, ...],
+        top: str | None = None,
     ) -> None:
         """`dynamic`: it, or a function it is nested in, is untyped (mypy skips it unless
         `check_untyped_defs`); `top`: the fullname of the top-level function a nested one
@@ -258,9 +280,13 @@ class _ModuleWalk:
                 for _, var in params
                 if session_kind(_declared(definition, var), config) is None
             }
-            self.functions.append(_Function(definition, name, params, untyped, copied, dynamic))
+            self.functions.append(
+                _Function(definition, name, params, untyped, copied, dynamic, outer)
+            )
         for nested in _nested(definition.body.body):
-            self.function(nested, dynamic=dynamic, copied=copied, top=name)
+            self.function(
+                nested, dynamic=dynamic, copied=copied, outer=(*outer, definition), top=name
+            )
 
     def report(self, checker: TypeChecker, own: bool) -> None:
         """Report with `checker` (`own`: the module's own checker, whose type map says what
@@ -276,17 +302,38 @@ class _ModuleWalk:
             # never the original: its expressions are in no type map.
             reach = Reach(None if entry.copied else types, func.body.body)
             sessions = {id(var) for _, var in entry.params}
-            self._function(checker, func, entry.name, sessions, entry.untyped, reach)
+            look = self.receivers is not None and not entry.copied
+            self._function(checker, entry, sessions, reach, look, types)
+        if self.calls and self.receivers is not None:
+            self.receivers.check(checker, self.file, self.calls, types or {}, self._unknown)
+
+    def _unknown(self, found: AnyCall) -> None:
+        """A call on an `Any` receiver whose callee may or may not take a session: one
+        fact per function (its first such call)."""
+        if any(f.reason == ANY_RECEIVER and f.function == found.function for f in self.found):
+            return
+        call = found.call
+        self.found.append(
+            NotAnalysed(
+                self.path, found.function, found.line, ANY_RECEIVER, after=call.line,
+                context_line=call.line, context_column=call.column,
+                detail=f"`{render(call.callee)}()`",
+            )
+        )
 
     def _function(
         self,
         checker: TypeChecker,
-        func: FuncItem,
-        name: str,
+        entry: _Function,
         sessions: set[int],
-        untyped: set[int],
         reach: Reach,
+        look: bool,
+        types: dict[Expression, Type] | None,
     ) -> None:
+        """`look`: find the calls on `Any` receivers (by `types`, the module's type map
+        where its checker is known)."""
+        func, name, untyped = entry.func, entry.name, entry.untyped
+        stack: list[TypeInfo | FuncItem | MypyFile] | None = None
         last = func.line
         skipped = False
         dead = False  # unreachable code met since the last checked statement
@@ -315,6 +362,15 @@ class _ModuleWalk:
             last = stmt.end_line or stmt.line
             if untyped:
                 self._commits(checker, func, name, exprs, untyped)
+            if look:
+                for expr in exprs:
+                    method = any_receiver_call(expr, types)
+                    if method is None:
+                        continue
+                    assert isinstance(expr, CallExpr)
+                    if stack is None:
+                        stack = scope_stack(self.file, entry.outer, func)
+                    self.calls.append(AnyCall(expr, method, stack, name, func.line))
 
     def _commits(
         self,

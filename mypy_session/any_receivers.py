@@ -1,0 +1,357 @@
+"""Calls on a receiver mypy types as `Any`: the callee found by its name (issue 11).
+
+`ti.set_state(state)` where `ti` is an unannotated parameter, `dag_run.verify_integrity()`
+where `dag_run` came from a query mypy types `Any`: mypy runs no hook for a call on `Any`
+(`checkexpr.check_any_type_call`), so the callee, and the session it drops, are not known
+to any check. The end-of-module walk (`untyped_sessions`) hands such calls here, from the
+functions that hold a session, and the callee is looked up by the method's name among the
+classes the module can reach:
+
+- *the classes the module can reach*: those defined in the module and in every module its
+  symbol table refers to, transitively (its imports, `if TYPE_CHECKING:` ones included),
+  library and standard-library modules included, `builtins` always. mypy loads exactly
+  these modules before it checks the module, in every mode (cold, warm, `-n`, dmypy), so
+  the answer does not depend on the mode; and a class the module cannot reach is not one
+  its objects can be, short of a plugin or a dynamic import;
+- a *candidate* is a method of one of them with that name whose parameters admit the
+  call's arguments (not too many positional ones, every keyword known, every required
+  parameter given), so `log.error("...")` is no call of `TaskInstance.error(session=...)`;
+- every candidate takes a session: the call is checked as a call of the first of them (by
+  fullname), matched by keyword and position as a call through a signature-hiding
+  decorator is (`Callee.behind`): every check on calls runs, the same decision as for a
+  typed receiver (`session-not-forwarded` when a session is held and none is passed...);
+- some candidates take a session and some do not: which one runs is not known. Where the
+  call passes no session while one is held, the function gets a `not_analysed` fact
+  (`ANY_RECEIVER`), reported by the opt-in `session-not-analysed` and counted by the audit,
+  so that the miss is not silent;
+- no candidate takes a session: nothing to say.
+Receivers that are a module, or an import mypy could not follow, are not looked at (their
+callee is a function of a module mypy does not know, not a method of a class).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from mypy.checker import TypeChecker
+from mypy.nodes import (
+    FUNC_NO_INFO,
+    ARG_NAMED,
+    ARG_OPT,
+    ARG_POS,
+    ARG_STAR,
+    ARG_STAR2,
+    CallExpr,
+    Decorator,
+    Expression,
+    FuncDef,
+    FuncItem,
+    Import,
+    ImportAll,
+    ImportFrom,
+    MemberExpr,
+    MypyFile,
+    NameExpr,
+    OverloadedFuncDef,
+    RefExpr,
+    SymbolNode,
+    TypeInfo,
+    Var,
+)
+from mypy.plugin import MethodContext
+from mypy.util import correct_relative_import
+from mypy.types import AnyType, Type, TypeOfAny, get_proper_type
+
+from mypy_session.config import SessionConfig
+from mypy_session.injected_parameters import injected_leading
+from mypy_session.vocabulary import Callee, session_params_of
+
+Method = FuncDef | Decorator | OverloadedFuncDef
+CalleeOf = Callable[[str, SymbolNode], "Callee | None"]
+CheckCall = Callable[[MethodContext, Callee], None]
+
+_BUILTINS: Final = "builtins"
+
+
+class AnyCall:
+    """A call on an `Any` receiver in a function that has a session parameter, as the walk
+    found it: the function and the scopes it is checked in (mypy's scope stack)."""
+
+    __slots__ = ("call", "name", "stack", "function", "line")
+
+    def __init__(
+        self,
+        call: CallExpr,
+        name: str,
+        stack: list[TypeInfo | FuncItem | MypyFile],
+        function: str,
+        line: int,
+    ) -> None:
+        self.call = call
+        self.name = name  # the method's name
+        self.stack = stack  # mypy's scope stack where the call is checked
+        self.function = function  # the top-level function's fullname
+        self.line = line  # where the function (holding the call) is defined
+
+
+def any_receiver_call(expr: Expression, types: dict[Expression, Type] | None) -> str | None:
+    """The method's name where `expr` is a call `receiver.name(...)` on a receiver mypy
+    types as `Any` (not a module, not an import mypy could not follow). `types`: the
+    module's type map; without it (no hook ran in the module, so its checker is not
+    known) only a receiver that is a variable is looked at, by its declared type."""
+    if not isinstance(expr, CallExpr):
+        return None
+    callee = expr.callee
+    if not isinstance(callee, MemberExpr):
+        return None
+    receiver = callee.expr
+    node = receiver.node if isinstance(receiver, RefExpr) else None
+    if isinstance(node, MypyFile) or (isinstance(node, Var) and node.is_suppressed_import):
+        return None
+    if types is not None:
+        typ = types.get(receiver)
+        if typ is None:
+            return None
+    elif isinstance(node, Var):
+        if node.type is None:
+            return callee.name  # unannotated
+        typ = node.type
+    else:
+        return None
+    proper = get_proper_type(typ)
+    if not isinstance(proper, AnyType) or proper.type_of_any in _NOT_AN_OBJECT:
+        return None
+    return callee.name
+
+
+# `Any` that stands for a module or a name mypy could not import, not an object.
+_NOT_AN_OBJECT: Final = frozenset((TypeOfAny.from_unimported_type, TypeOfAny.special_form))
+
+
+class ProgramMethods:
+    """Methods by name, over the classes a module can reach (see the module docstring).
+    Within one build the modules' symbol tables do not change; under dmypy they do
+    between updates, so nothing is kept there."""
+
+    def __init__(self, modules: Callable[[], dict[str, MypyFile] | None], *, daemon: bool) -> None:
+        self._modules = modules
+        self._daemon = daemon
+        self._refers: dict[str, list[str]] = {}  # module -> modules its symbol table names
+        self._methods: dict[str, dict[str, list[Method]]] = {}  # module -> name -> methods
+        self._reach: dict[str, list[str]] = {}  # module -> the modules it reaches
+
+    def named(self, module: str, name: str) -> list[Method]:
+        """Every method called `name` of a class `module` can reach, ordered by fullname."""
+        modules = self._modules() or {}
+        found: list[Method] = []
+        for reached in self._reachable(module, modules):
+            found.extend(self._methods_of(reached, modules).get(name, ()))
+        found.sort(key=lambda node: node.fullname)
+        return found
+
+    def _reachable(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
+        if not self._daemon:
+            hit = self._reach.get(module)
+            if hit is not None:
+                return hit
+        seen = {module, _BUILTINS, *_imports(modules.get(module), modules)}
+        todo = list(seen)
+        while todo:
+            current = todo.pop()
+            for target in self._refers_of(current, modules):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        reach = sorted(seen)
+        if not self._daemon:
+            self._reach[module] = reach
+        return reach
+
+    def _refers_of(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
+        hit = None if self._daemon else self._refers.get(module)
+        if hit is not None:
+            return hit
+        file = modules.get(module)
+        targets: set[str] = set()
+        if file is not None:
+            for sym in file.names.values():
+                target = _module_of(sym.node, modules)
+                if target is not None and target != module:
+                    targets.add(target)
+        found = sorted(targets)
+        if not self._daemon:
+            self._refers[module] = found
+        return found
+
+    def _methods_of(self, module: str, modules: dict[str, MypyFile]) -> dict[str, list[Method]]:
+        hit = None if self._daemon else self._methods.get(module)
+        if hit is not None:
+            return hit
+        found: dict[str, list[Method]] = {}
+        file = modules.get(module)
+        if file is not None:
+            for sym in file.names.values():
+                node = sym.node
+                if isinstance(node, TypeInfo) and node.module_name == module:
+                    _collect(node, found, set())
+        if not self._daemon:
+            self._methods[module] = found
+        return found
+
+
+def _collect(info: TypeInfo, found: dict[str, list[Method]], seen: set[int]) -> None:
+    """The methods a class defines itself (inherited ones are found in their own class),
+    and those of the classes nested in it."""
+    if id(info) in seen:
+        return
+    seen.add(id(info))
+    for name, sym in info.names.items():
+        node = sym.node
+        if isinstance(node, (FuncDef, Decorator, OverloadedFuncDef)):
+            found.setdefault(name, []).append(node)
+        elif isinstance(node, TypeInfo) and node.fullname.startswith(info.fullname + "."):
+            _collect(node, found, seen)
+
+
+def _imports(file: MypyFile | None, modules: dict[str, MypyFile]) -> set[str]:
+    """The modules the module being checked imports, as its own import statements say
+    (`import pkg.models` puts only `pkg` in its symbol table). Its syntax tree is there
+    in every mode, the module being checked; the modules it reaches are followed through
+    their symbol tables, which are the same whether checked or loaded from the cache."""
+    found: set[str] = set()
+    if file is None:
+        return found
+    for node in file.imports:
+        if isinstance(node, Import):
+            found.update(name for name, _ in node.ids)
+            continue
+        if not isinstance(node, (ImportFrom, ImportAll)):
+            continue
+        base, _ = correct_relative_import(
+            file.fullname, node.relative, node.id, file.is_package_init_file()
+        )
+        found.add(base)
+        if isinstance(node, ImportFrom):
+            found.update(
+                f"{base}.{name}" for name, _ in node.names if f"{base}.{name}" in modules
+            )
+    return {name for name in found if name in modules}
+
+
+def _module_of(node: SymbolNode | None, modules: dict[str, MypyFile]) -> str | None:
+    """The module a symbol table entry refers to: a module itself, or where the name it
+    imports is defined."""
+    if node is None:
+        return None
+    if isinstance(node, MypyFile):
+        return node.fullname
+    if isinstance(node, TypeInfo):
+        return node.module_name
+    fullname = node.fullname
+    if not fullname:
+        return None
+    owner = fullname.rpartition(".")[0]
+    return owner if owner in modules else None
+
+
+def admits(node: Method, call: CallExpr, config: SessionConfig) -> bool:
+    """Can `call` (its own arguments, as written) be a call of the method `node`? (Its
+    session parameters need not be given: leaving them out is what is looked for.)"""
+    if isinstance(node, OverloadedFuncDef):
+        items: Sequence[SymbolNode] = node.items or ([node.impl] if node.impl is not None else [])
+        return any(
+            admits(item, call, config) for item in items if isinstance(item, (FuncDef, Decorator))
+        )
+    func = node.func if isinstance(node, Decorator) else node
+    start = 0 if func.is_static else 1
+    start += injected_leading(node)
+    names = func.arg_names[start:]
+    kinds = func.arg_kinds[start:]
+    if ARG_STAR in kinds and ARG_STAR2 in kinds:
+        return True
+    positional = [i for i, kind in enumerate(kinds) if kind in (ARG_POS, ARG_OPT)]
+    given: set[int] = set()
+    passed = 0
+    for kind, keyword in zip(call.arg_kinds, call.arg_names):
+        if kind.is_star():
+            return True  # a splat can fill anything
+        if keyword is None:
+            if passed < len(positional):
+                given.add(positional[passed])
+            elif ARG_STAR not in kinds:
+                return False
+            passed += 1
+            continue
+        if keyword in names:
+            given.add(names.index(keyword))
+        elif ARG_STAR2 not in kinds:
+            return False
+    if isinstance(node, Decorator):
+        return True  # a decorator may give any parameter (`@provide_session`)
+    return all(
+        index in given
+        for index, kind in enumerate(kinds)
+        if kind in (ARG_POS, ARG_NAMED) and names[index] not in config.session_param_names
+    )
+
+
+def resolve(
+    methods: list[Method], call: CallExpr, config: SessionConfig
+) -> tuple[list[Method], bool]:
+    """(the candidates that take a session, whether every candidate does)."""
+    candidates = [node for node in methods if admits(node, call, config)]
+    takers = [node for node in candidates if session_params_of(node, config)]
+    return takers, len(takers) == len(candidates)
+
+
+def fake_context(call: CallExpr, api: TypeChecker, types: dict[Expression, Type]) -> MethodContext:
+    """What a method hook would get for the call, as for a callee whose signature mypy
+    does not see: every argument in the call's own order, typed as mypy typed it."""
+    anything = AnyType(TypeOfAny.special_form)
+    arg_types: list[list[Type]] = [[types.get(arg, anything)] for arg in call.args]
+    return MethodContext(
+        type=anything,
+        arg_types=arg_types,
+        arg_kinds=[[kind] for kind in call.arg_kinds],
+        callee_arg_names=[None for _ in call.args],
+        arg_names=[[name] for name in call.arg_names],
+        default_return_type=anything,
+        args=[[arg] for arg in call.args],
+        context=call,
+        api=api,
+    )
+
+
+def as_callee(takers: list[Method], callee_of: CalleeOf) -> Callee | None:
+    """The first candidate as the checks see it: matched as a call through a
+    signature-hiding decorator (by keyword and position), named after the candidates."""
+    if not takers:
+        return None
+    first = takers[0]
+    callee = callee_of(first.fullname, first)
+    if callee is None:
+        return None
+    if len(takers) > 1:
+        others = ", ".join(_display(node) for node in takers[1:3])
+        more = " ..." if len(takers) > 3 else ""
+        callee.display = f"{callee.display} (or {others}{more})"
+    return callee
+
+
+def _display(node: Method) -> str:
+    owner, _, name = node.fullname.rpartition(".")
+    return f"{owner.rpartition('.')[2]}.{name}"
+
+
+def scope_stack(
+    file: MypyFile, outer: Sequence[FuncItem], func: FuncItem
+) -> list[TypeInfo | FuncItem | MypyFile]:
+    """mypy's scope stack while it checks `func` (nested in the functions `outer`)."""
+    stack: list[TypeInfo | FuncItem | MypyFile] = [file]
+    top = outer[0] if outer else func
+    if isinstance(top, FuncDef) and top.info is not FUNC_NO_INFO:
+        stack.append(top.info)
+    stack.extend(outer)
+    stack.append(func)
+    return stack
