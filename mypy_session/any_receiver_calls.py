@@ -47,9 +47,10 @@ class AnyReceivers:
         calls: list[AnyCall],
         types: dict[Expression, Type],
         unknown: Callable[[AnyCall], None],
-    ) -> None:
+    ) -> set[str]:
         """Check each call as a call of its candidates; `unknown` is told of the calls
-        whose callee may or may not take a session while they pass none."""
+        whose callee may or may not take a session while they pass none. Returns the
+        modules the answers depend on (`ProgramMethods.project_reach`)."""
         saved = list(checker.scope.stack)
         try:
             for found in calls:
@@ -67,6 +68,7 @@ class AnyReceivers:
                     unknown(found)
         finally:
             checker.scope.stack[:] = saved
+        return self.methods.project_reach(file.fullname)
 
 
 def passes_nothing(ctx: MethodContext, callee: Callee, knowledge: Knowledge) -> bool:

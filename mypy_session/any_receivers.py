@@ -65,6 +65,7 @@ from mypy.types import AnyType, Type, TypeOfAny, get_proper_type
 
 from mypy_session.config import SessionConfig
 from mypy_session.injected_parameters import injected_leading
+from mypy_session.knowledge import is_library
 from mypy_session.vocabulary import Callee, session_params_of
 
 Method = FuncDef | Decorator | OverloadedFuncDef
@@ -149,6 +150,17 @@ class ProgramMethods:
             found.extend(self._methods_of(reached, modules).get(name, ()))
         found.sort(key=lambda node: node.fullname)
         return found
+
+    def project_reach(self, module: str) -> set[str]:
+        """The modules of the checked program (not libraries) `module` reaches: mypy's
+        indirect dependencies of the module, so that a change in one of them (a class
+        gaining a method of a name looked up) makes mypy check the module again."""
+        modules = self._modules() or {}
+        return {
+            name
+            for name in self._reachable(module, modules)
+            if name != module and name in modules and not is_library(modules[name])
+        }
 
     def _reachable(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
         if not self._daemon:

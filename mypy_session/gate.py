@@ -231,13 +231,16 @@ class Gate:
         found = owner_sym.node.get(attr)
         return found.node if found is not None else None
 
-    def module_checked(self, file: MypyFile) -> None:
+    def module_checked(self, file: MypyFile) -> set[str]:
         """mypy has checked `file`: the walk of its `Any` sessions (`untyped_sessions`),
-        then the settings' entries that name nothing in it (`settings_resolution`)."""
+        then the settings' entries that name nothing in it (`settings_resolution`).
+        Returns the modules the walk's findings depend on (mypy's indirect dependencies
+        of `file`)."""
         self.refresh()
-        untyped_sessions.check_module(file, self.knowledge, self.receivers)
+        depends_on = untyped_sessions.check_module(file, self.knowledge, self.receivers)
         escaping_objects.check_module(file, untyped_sessions.reporting_checker(file), self.knowledge)
         report_unresolved(file, self.settings, self.knowledge)
+        return depends_on
 
     def _check_any_call(self, ctx: MethodContext, callee: Callee) -> None:
         """A call on an `Any` receiver, checked as a call of `callee` (`any_receivers`);

@@ -169,7 +169,7 @@ class Knowledge:
         if module is None:
             return None
         file = module[1]
-        if self.fact_deps is not None and not _is_library(file):
+        if self.fact_deps is not None and not is_library(file):
             self.fact_deps.consulted(module[0])
         if file.is_cache_skeleton or (STORE in file.names and self.fact_deps is None):
             marker = self._read_store(module[0], file).get(fullname, _EMPTY).marker
@@ -201,7 +201,7 @@ class Knowledge:
         if not declares_new_session(node, self.config):
             return False
         module = self._module_of(fullname)
-        if module is None or _is_library(module[1]):
+        if module is None or is_library(module[1]):
             return True
         return self.summary(fullname).opens is not None
 
@@ -268,7 +268,7 @@ class Knowledge:
             return _EMPTY
         file = module[1]
         deps = self.fact_deps
-        if deps is not None and not _is_library(file):
+        if deps is not None and not is_library(file):
             deps.consulted(module[0])
         # Under dmypy the stored facts may be older than the bodies: read the bodies.
         if file.is_cache_skeleton or (STORE in file.names and deps is None):
@@ -276,7 +276,7 @@ class Knowledge:
         hit = self._summaries.get(fullname)
         if hit is not None and hit[0] is file:
             return hit[1]  # library code and non-functions: nothing to summarize
-        if _is_library(file):
+        if is_library(file):
             self._summaries[fullname] = (file, _EMPTY)
             return _EMPTY
         func = _function_node(file, fullname[len(module[0]) + 1 :])
@@ -319,7 +319,7 @@ class Knowledge:
         if self._prepared.get(file.fullname) is file.defs:
             return
         self._prepared[file.fullname] = file.defs
-        if file.is_cache_skeleton or _is_library(file):
+        if file.is_cache_skeleton or is_library(file):
             return
         facts: dict[str, list[object]] = {}
         for name, _ in _functions(file):
@@ -568,7 +568,7 @@ class Knowledge:
     def defined_in_project(self, fullname: str) -> bool:
         """Is `fullname` defined in a module of the checked program (not a library)?"""
         module = self._module_of(fullname)
-        return module is not None and not _is_library(module[1])
+        return module is not None and not is_library(module[1])
 
     def _lookup(self, fullname: str) -> SymbolNode | None:
         module = self._module_of(fullname)
@@ -584,7 +584,7 @@ def _decorator_marker(func: Decorator) -> str | None:
     return None
 
 
-def _is_library(file: MypyFile) -> bool:
+def is_library(file: MypyFile) -> bool:
     if file.is_stub:
         return True
     path = file.path.replace("\\", "/")

@@ -151,16 +151,19 @@ class SessionPlugin(Plugin):
         return self._config_data if stub is None else f"{self._config_data} stub:{stub}"
 
     def get_additional_indirect_deps(self, file: MypyFile) -> set[str]:
-        """No dependencies: mypy calls this once per module right after checking it, the
-        moment for the walk of sessions it saw as `Any` (`untyped_sessions`)."""
+        """mypy calls this once per module right after checking it, the moment for the walk
+        of sessions it saw as `Any` (`untyped_sessions`). The modules returned are those
+        whose classes decided a call on an `Any` receiver (`any_receivers`): mypy checks
+        the module again when one of them changes."""
         gate = self._gate_impl  # none yet: no hook has fired, nothing to report with
         if gate is None and self.config.configured_names:
             gate = self.gate()  # a configured entry may name nothing in this module
+        depends_on: set[str] = set()
         if gate is not None:
-            gate.guarded(gate.module_checked, file)
+            depends_on = gate.guarded(gate.module_checked, file) or set()
         if self._boundary is not None and self._boundary.pending:
             self._boundary.refresh()  # a guarded class may be declared in this module
-        return set()
+        return depends_on
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """Calls of session-accepting functions and constructors, scope openers, functions

@@ -197,6 +197,12 @@ class Registry:
         if shape in (BY_FOREIGN_KEY, SCALAR_BY_FOREIGN_KEY):
             nullable = self._foreign_key_to(facts, target, self_referential=target is info)
             if nullable is None and shape == BY_FOREIGN_KEY:
+                if target is not info and self._foreign_key_to(
+                    self.facts(target), info, self_referential=False
+                ) is None:
+                    # Neither side has a foreign key the plugin can read (declared some
+                    # other way): the direction is not known, mypy's type is kept.
+                    return None
                 return _generic("builtins.list", item, self._lookup)
             return item if nullable is False else UnionType.make_union([item, NoneType()])
         return None
@@ -389,6 +395,15 @@ def class_facts(cdef: ClassDef) -> Facts:
             isinstance(stmt, AssignmentStmt)
             and len(stmt.lvalues) == 1
             and isinstance(stmt.lvalues[0], NameExpr)
+            and stmt.lvalues[0].name == "__table_args__"
+            and isinstance(stmt.rvalue, (TupleExpr, ListExpr))
+        ):
+            fks.extend(_constraint_foreign_keys(stmt.rvalue.items, local))
+    for stmt in _statements(cdef.defs.body):
+        if (
+            isinstance(stmt, AssignmentStmt)
+            and len(stmt.lvalues) == 1
+            and isinstance(stmt.lvalues[0], NameExpr)
             and stmt.type is None
             and isinstance(stmt.rvalue, CallExpr)
             and _called(stmt.rvalue) == "relationship"
@@ -457,6 +472,29 @@ def _foreign_keys(column: CallExpr) -> Iterator[list[object]]:
             target = _foreign_key_target(arg.args[0])
             if target is not None:
                 yield [target, nullable]
+
+
+def _constraint_foreign_keys(
+    items: list[Expression], local: dict[str, bool]
+) -> Iterator[list[object]]:
+    """[target, nullable] of each `ForeignKeyConstraint([cols], ["table.col", ...])` in
+    `__table_args__` (a composite foreign key): nullable when one of its columns may be."""
+    for item in items:
+        if not (isinstance(item, CallExpr) and _called(item) == "ForeignKeyConstraint"):
+            continue
+        columns = _argument(item, "columns", 0)
+        refs = _argument(item, "refcolumns", 1)
+        if not isinstance(refs, (ListExpr, TupleExpr)) or not refs.items:
+            continue
+        target = _foreign_key_target(refs.items[0])
+        if target is None:
+            continue
+        names = [
+            col.value if isinstance(col, StrExpr) else col.name
+            for col in (columns.items if isinstance(columns, (ListExpr, TupleExpr)) else [])
+            if isinstance(col, (StrExpr, NameExpr))
+        ]
+        yield [target, any(local.get(name, True) for name in names) if names else True]
 
 
 def _nullable(column: CallExpr) -> bool:

@@ -122,11 +122,12 @@ def failed(checker: TypeChecker) -> None:
 
 def check_module(
     file: MypyFile, knowledge: Knowledge, receivers: AnyReceivers | None = None
-) -> None:
+) -> set[str]:
     """The end-of-module walk (see the module docstring); `receivers` checks the calls on
-    `Any` receivers it finds (`any_receivers`)."""
+    `Any` receivers it finds (`any_receivers`). Returns the modules what it reported
+    depends on beyond the module's imports (mypy's indirect dependencies)."""
     if file.is_stub:
-        return
+        return set()
     if knowledge.daemon:
         _reported.pop(file.path, None)
         if _reported:
@@ -136,10 +137,10 @@ def check_module(
         walk.function(definition, dynamic=False, copied=False, outer=())
     failures = _failed.pop(file.path, {})
     if not walk.functions and not failures:
-        return
+        return set()
     checker = reporting_checker(file)
     if checker is None:
-        return
+        return set()
     errors = checker.errors
     before = len(errors.error_info_map.get(file.path, ()))
     walk.report(checker, checker.tree is file)
@@ -152,6 +153,7 @@ def check_module(
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
         keep(file, errors.error_info_map.get(file.path, [])[before:])
+    return walk.depends_on
 
 
 def keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
@@ -252,6 +254,7 @@ class _ModuleWalk:
         self.path = file.path
         self.receivers = receivers
         self.calls: list[AnyCall] = []  # calls on `Any` receivers (`any_receivers`)
+        self.depends_on: set[str] = set()  # modules whose classes decided those calls
         self.methods = knowledge.config.commit_methods
         self.functions: list[_Function] = []  # those with a session parameter
         self.found: list[NotAnalysed] = []
@@ -305,7 +308,9 @@ class _ModuleWalk:
             look = self.receivers is not None and not entry.copied
             self._function(checker, entry, sessions, reach, look, types)
         if self.calls and self.receivers is not None:
-            self.receivers.check(checker, self.file, self.calls, types or {}, self._unknown)
+            self.depends_on = self.receivers.check(
+                checker, self.file, self.calls, types or {}, self._unknown
+            )
 
     def _unknown(self, found: AnyCall) -> None:
         """A call on an `Any` receiver whose callee may or may not take a session: one
