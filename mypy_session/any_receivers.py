@@ -114,16 +114,27 @@ def any_receiver_call(expr: Expression, types: dict[Expression, Type] | None) ->
         typ = types.get(receiver)
         if typ is None:
             return None
-    elif isinstance(node, Var):
-        if node.type is None:
-            return callee.name  # unannotated
-        typ = node.type
-    else:
-        return None
-    proper = get_proper_type(typ)
-    if not isinstance(proper, AnyType) or proper.type_of_any in _NOT_AN_OBJECT:
-        return None
-    return callee.name
+        proper = get_proper_type(typ)
+        if not isinstance(proper, AnyType) or proper.type_of_any in _NOT_AN_OBJECT:
+            return None
+        return callee.name
+    return callee.name if _declared_any(receiver) else None
+
+
+def _declared_any(expr: Expression) -> bool:
+    """Without the type map: a variable declared `Any` or unannotated, or an attribute
+    of one (`ti.task.dag`: an attribute of `Any` is `Any`)."""
+    while isinstance(expr, MemberExpr):
+        expr = expr.expr
+    if not isinstance(expr, NameExpr) or not isinstance(expr.node, Var):
+        return False
+    var = expr.node
+    if var.is_suppressed_import:
+        return False
+    if var.type is None:
+        return True  # unannotated
+    proper = get_proper_type(var.type)
+    return isinstance(proper, AnyType) and proper.type_of_any not in _NOT_AN_OBJECT
 
 
 # `Any` that stands for a module or a name mypy could not import, not an object.
@@ -311,10 +322,22 @@ def admits(node: Method, call: CallExpr, config: SessionConfig) -> bool:
 def resolve(
     methods: list[Method], call: CallExpr, config: SessionConfig
 ) -> tuple[list[Method], bool]:
-    """(the candidates that take a session, whether every candidate does)."""
+    """(the candidates that take a session, whether every candidate does). A name that
+    a built-in container or the standard ABCs define (`get`, `update`, `pop`...) is
+    taken as theirs: an `Any` receiver of `.get(...)` is a dict far more often than not,
+    and no candidate is returned."""
     candidates = [node for node in methods if admits(node, call, config)]
+    if any(node.fullname.rpartition(".")[0].rpartition(".")[0] in _CONTAINERS for node in candidates):
+        return [], False
     takers = [node for node in candidates if session_params_of(node, config)]
     return takers, len(takers) == len(candidates)
+
+
+# The modules of the built-in containers and the standard ABCs (a method's fullname is
+# "<module>.<Class>.<name>").
+_CONTAINERS: Final = frozenset(
+    ("builtins", "typing", "collections", "collections.abc", "_collections_abc", "_typeshed")
+)
 
 
 def fake_context(call: CallExpr, api: TypeChecker, types: dict[Expression, Type]) -> MethodContext:
