@@ -146,7 +146,7 @@ def test_summary_counts_what_was_not_analysed(audit_json: dict[str, Any]) -> Non
     functions = audit_json["functions"]
     assert summary["functions_not_analysed"] == 4  # after_noreturn, issue_and_dead, legacy, outer
     assert summary["not_analysed"] == 4
-    assert summary["not_analysed_by_reason"] == {"unreachable": 2, "untyped": 2, "failed": 0}
+    assert summary["not_analysed_by_reason"] == {"unreachable": 2, "untyped": 2, "any-receiver": 0, "failed": 0}
     assert summary["functions_passed"] == sum(1 for f in functions if f["status"] == "PASS")
     assert summary["functions_passed"] == summary["functions_audited"] - 4
     listed = {(f["function"], f["reason"], f["line"]) for f in audit_json["not_analysed"]}
@@ -279,7 +279,7 @@ def test_a_failed_hook_is_not_pass(
     assert settle["status"].startswith(FAILED_TEXT)
     assert settle["not_analysed"][0]["reason"] == "failed"
     assert _function(data, "read")["status"] == "PASS"
-    assert data["summary"]["not_analysed_by_reason"] == {"unreachable": 0, "untyped": 0, "failed": 1}
+    assert data["summary"]["not_analysed_by_reason"] == {"unreachable": 0, "untyped": 0, "any-receiver": 0, "failed": 1}
     assert data["summary"]["functions_passed"] == 1
 
 
@@ -312,3 +312,42 @@ def test_a_failed_hook_is_reported_by_the_code_in_a_plain_run(
     ) in out
     out, err, status = api.run(["--no-incremental", "app"])  # off by default
     assert status == 0, out + err
+
+
+def test_a_call_whose_callee_is_not_known_is_not_pass(tmp_path: Path) -> None:
+    """A call on an `Any` receiver whose method name is ambiguous (`any_receivers`): the
+    function is "not analysed" in the audit, with the call, and counted by reason."""
+    write(
+        tmp_path,
+        {
+            "mypy.ini": "[mypy]\n",
+            "app/__init__.py": "",
+            "app/models.py": """
+                from sqlalchemy.orm import Session
+
+                class TaskInstance:
+                    def set_state(self, state: str, session: Session | None = None) -> None: ...
+
+                class DagRun:
+                    def set_state(self, state: str) -> None: ...
+            """,
+            "app/services.py": """
+                from typing import Any
+                from sqlalchemy.orm import Session
+                import app.models
+
+                def fail_task(ti: Any, session: Session) -> None:
+                    ti.set_state("failed")
+
+                def fail_task_passing(ti: Any, session: Session) -> None:
+                    ti.set_state("failed", session=session)
+            """,
+        },
+    )
+    result = cli(tmp_path, "audit", "--format", "json", "app")
+    assert result.status == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    status = _function(data, "fail_task")["status"]
+    assert status.startswith("not analysed: the callee of `ti.set_state()` at line 6 is not known")
+    assert _function(data, "fail_task_passing")["status"] == "PASS"
+    assert data["summary"]["not_analysed_by_reason"]["any-receiver"] == 1

@@ -14,7 +14,9 @@ from typing import Any, Final
 from mypy_session import baseline, errorcodes
 from mypy_session.commands import output_formats, sarif
 from mypy_session.commands.audit import AUDIT_CODES, BORROWED_COMMIT, Audit, Function
-from mypy_session.not_analysed import FAILED, UNREACHABLE, UNTYPED, NotAnalysed, describe, remedy
+from mypy_session.not_analysed import (
+    ANY_RECEIVER, FAILED, UNREACHABLE, UNTYPED, NotAnalysed, describe, remedy,
+)
 from mypy_session.recorder import Finding
 
 _FIXES = {
@@ -329,6 +331,8 @@ def _not_analysed_fix(message: str) -> str:
     for reason in (UNTYPED, FAILED):
         if describe(reason) in message:
             return remedy(reason)
+    if "its receiver is typed Any" in message:
+        return remedy(ANY_RECEIVER)
     return remedy(UNREACHABLE)
 
 
