@@ -52,10 +52,11 @@ class AnyReceivers:
         whose callee may or may not take a session while they pass none. Returns the
         modules the answers depend on (`ProgramMethods.project_reach`)."""
         saved = list(checker.scope.stack)
+        reach = self.methods.reach(file.fullname)
         try:
             for found in calls:
                 takers, all_take = resolve(
-                    self.methods.named(file.fullname, found.name), found.call, self.knowledge.config
+                    reach.named(found.name), found.call, self.knowledge.config
                 )
                 callee = as_callee(takers, self.callee_of)
                 if callee is None:
@@ -68,7 +69,7 @@ class AnyReceivers:
                     unknown(found)
         finally:
             checker.scope.stack[:] = saved
-        return self.methods.project_reach(file.fullname)
+        return reach.project_modules(file.fullname)
 
 
 def passes_nothing(ctx: MethodContext, callee: Callee, knowledge: Knowledge) -> bool:

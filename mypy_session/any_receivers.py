@@ -143,35 +143,40 @@ _NOT_AN_OBJECT: Final = frozenset((TypeOfAny.from_unimported_type, TypeOfAny.spe
 
 class ProgramMethods:
     """Methods by name, over the classes a module can reach (see the module docstring).
-    Within one build the modules' symbol tables do not change; under dmypy they do
-    between updates, so nothing is kept there."""
+
+    What one module's symbol table refers to and the methods its classes define are kept
+    per module: within a build they do not change once the module is analysed. Under
+    dmypy a module an update changes gets a new list of statements (`MypyFile.defs`), and
+    what was kept of it is computed again; what a module reaches is computed per module
+    check there (a walk over the kept per-module answers)."""
 
     def __init__(self, modules: Callable[[], dict[str, MypyFile] | None], *, daemon: bool) -> None:
         self._modules = modules
         self._daemon = daemon
-        self._refers: dict[str, list[str]] = {}  # module -> modules its symbol table names
-        self._methods: dict[str, dict[str, list[Method]]] = {}  # module -> name -> methods
-        self._reach: dict[str, list[str]] = {}  # module -> the modules it reaches
+        # module -> (its tree and statements when computed, the answer)
+        self._refers: dict[str, tuple[MypyFile, object, list[str]]] = {}
+        self._methods: dict[str, tuple[MypyFile, object, dict[str, list[Method]]]] = {}
+        self._reach: dict[str, list[str]] = {}  # module -> the modules it reaches (not dmypy)
 
-    def named(self, module: str, name: str) -> list[Method]:
-        """Every method called `name` of a class `module` can reach, ordered by fullname."""
+    def reach(self, module: str) -> Reach:
+        """The classes `module` can reach, to look methods up in by name."""
         modules = self._modules() or {}
-        found: list[Method] = []
-        for reached in self._reachable(module, modules):
-            found.extend(self._methods_of(reached, modules).get(name, ()))
-        found.sort(key=lambda node: node.fullname)
+        return Reach(self, self._reachable(module, modules), modules)
+
+    def methods_of(self, module: str, modules: dict[str, MypyFile]) -> dict[str, list[Method]]:
+        file = modules.get(module)
+        if file is None:
+            return {}
+        hit = self._methods.get(module)
+        if hit is not None and hit[0] is file and hit[1] is file.defs:
+            return hit[2]
+        found: dict[str, list[Method]] = {}
+        for sym in file.names.values():
+            node = sym.node
+            if isinstance(node, TypeInfo) and node.module_name == module:
+                _collect(node, found, set())
+        self._methods[module] = (file, file.defs, found)
         return found
-
-    def project_reach(self, module: str) -> set[str]:
-        """The modules of the checked program (not libraries) `module` reaches: mypy's
-        indirect dependencies of the module, so that a change in one of them (a class
-        gaining a method of a name looked up) makes mypy check the module again."""
-        modules = self._modules() or {}
-        return {
-            name
-            for name in self._reachable(module, modules)
-            if name != module and name in modules and not is_library(modules[name])
-        }
 
     def _reachable(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
         if not self._daemon:
@@ -192,35 +197,56 @@ class ProgramMethods:
         return reach
 
     def _refers_of(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
-        hit = None if self._daemon else self._refers.get(module)
-        if hit is not None:
-            return hit
         file = modules.get(module)
+        if file is None:
+            return []
+        hit = self._refers.get(module)
+        if hit is not None and hit[0] is file and hit[1] is file.defs:
+            return hit[2]
         targets: set[str] = set()
-        if file is not None:
-            for sym in file.names.values():
-                target = _module_of(sym.node, modules)
-                if target is not None and target != module:
-                    targets.add(target)
+        for sym in file.names.values():
+            target = _module_of(sym.node, modules)
+            if target is not None and target != module:
+                targets.add(target)
         found = sorted(targets)
-        if not self._daemon:
-            self._refers[module] = found
+        self._refers[module] = (file, file.defs, found)
         return found
 
-    def _methods_of(self, module: str, modules: dict[str, MypyFile]) -> dict[str, list[Method]]:
-        hit = None if self._daemon else self._methods.get(module)
+
+class Reach:
+    """The modules one module reaches, and their classes' methods by name."""
+
+    __slots__ = ("_methods", "modules", "_all", "_named")
+
+    def __init__(
+        self, methods: ProgramMethods, modules: list[str], all_modules: dict[str, MypyFile]
+    ) -> None:
+        self._methods = methods
+        self.modules = modules
+        self._all = all_modules
+        self._named: dict[str, list[Method]] = {}
+
+    def named(self, name: str) -> list[Method]:
+        """Every method called `name` of a class reached, ordered by fullname."""
+        hit = self._named.get(name)
         if hit is not None:
             return hit
-        found: dict[str, list[Method]] = {}
-        file = modules.get(module)
-        if file is not None:
-            for sym in file.names.values():
-                node = sym.node
-                if isinstance(node, TypeInfo) and node.module_name == module:
-                    _collect(node, found, set())
-        if not self._daemon:
-            self._methods[module] = found
+        found: list[Method] = []
+        for module in self.modules:
+            found.extend(self._methods.methods_of(module, self._all).get(name, ()))
+        found.sort(key=lambda node: node.fullname)
+        self._named[name] = found
         return found
+
+    def project_modules(self, module: str) -> set[str]:
+        """The modules of the checked program (not libraries) reached, but `module`:
+        mypy's indirect dependencies of the module, so that a change in one of them (a
+        class gaining a method of a name looked up) makes mypy check the module again."""
+        return {
+            name
+            for name in self.modules
+            if name != module and name in self._all and not is_library(self._all[name])
+        }
 
 
 def _collect(info: TypeInfo, found: dict[str, list[Method]], seen: set[int]) -> None:

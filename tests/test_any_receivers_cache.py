@@ -4,10 +4,12 @@ the candidates are the classes the module reaches, which mypy loads in every mod
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests import modes
 from tests.helpers import run, write
 
 MODELS = """
@@ -94,3 +96,19 @@ def test_parallel_build_agrees(tmp_path: Path) -> None:
         pytest.skip("this mypy has no parallel mode")
     assert "INTERNAL ERROR" not in result.stdout + result.stderr
     assert [f"{line.split(': error:')[0]}: [{line.rsplit('[', 1)[1]}" for line in result.errors] == EXPECTED
+
+
+@pytest.mark.skipif(shutil.which("dmypy") is None, reason="dmypy not installed")
+def test_daemon_agrees_with_cold(tmp_path: Path) -> None:
+    """`dmypy run`, then `dmypy check` after an edit of the caller, report what a cold run
+    reports (the walk runs where dmypy checks a module)."""
+    root = tmp_path / "project"
+    write(root, FILES)
+    project = modes.Project(
+        name="any-receivers",
+        root=root,
+        targets=("app",),
+        edits=(modes.Edit("app/caller.py", "ti.refresh()\n", "ti.refresh()\n        ti.get_dagrun()\n"),),
+        expect=(modes.Expect("app/caller.py", "ti.refresh()", "session-not-analysed", "session-not-analysed"),),
+    )
+    modes.check_daemon(project, tmp_path / "caches", tmp_path / "state")
