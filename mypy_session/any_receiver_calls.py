@@ -69,7 +69,7 @@ class AnyReceivers:
                     unknown(found)
         finally:
             checker.scope.stack[:] = saved
-        return reach.project_modules(file.fullname)
+        return reach.project
 
 
 def passes_nothing(ctx: MethodContext, callee: Callee, knowledge: Knowledge) -> bool:

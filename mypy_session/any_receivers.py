@@ -144,54 +144,84 @@ _NOT_AN_OBJECT: Final = frozenset((TypeOfAny.from_unimported_type, TypeOfAny.spe
 class ProgramMethods:
     """Methods by name, over the classes a module can reach (see the module docstring).
 
-    What one module's symbol table refers to and the methods its classes define are kept
-    per module: within a build they do not change once the module is analysed. Under
-    dmypy a module an update changes gets a new list of statements (`MypyFile.defs`), and
-    what was kept of it is computed again; what a module reaches is computed per module
-    check there (a walk over the kept per-module answers)."""
+    What one module's symbol table refers to, and the methods its classes define, are kept
+    per module (with an index of all of them by name): within a build they do not change
+    once the module is analysed. Under dmypy a module an update changes gets a new list of
+    statements (`MypyFile.defs`), and what was kept of it is computed again. What a module
+    reaches is kept per module outside dmypy."""
 
     def __init__(self, modules: Callable[[], dict[str, MypyFile] | None], *, daemon: bool) -> None:
         self._modules = modules
         self._daemon = daemon
         # module -> (its tree and statements when computed, the answer)
         self._refers: dict[str, tuple[MypyFile, object, list[str]]] = {}
-        self._methods: dict[str, tuple[MypyFile, object, dict[str, list[Method]]]] = {}
-        self._reach: dict[str, list[str]] = {}  # module -> the modules it reaches (not dmypy)
+        self._indexed: dict[str, tuple[MypyFile, object, list[str]]] = {}  # -> names defined
+        self._by_name: dict[str, list[tuple[str, Method]]] = {}  # name -> (module, method)
+        self._library: dict[str, bool] = {}
+        self._reach: dict[str, frozenset[str]] = {}  # module -> the modules it reaches (not dmypy)
 
     def reach(self, module: str) -> Reach:
         """The classes `module` can reach, to look methods up in by name."""
         modules = self._modules() or {}
-        return Reach(self, self._reachable(module, modules), modules)
+        reached = self._reachable(module, modules)
+        for name in reached:
+            self._index(name, modules)
+        project = {name for name in reached if name != module and not self._is_library(name, modules)}
+        return Reach(self._by_name, reached, project)
 
-    def methods_of(self, module: str, modules: dict[str, MypyFile]) -> dict[str, list[Method]]:
+    def _is_library(self, module: str, modules: dict[str, MypyFile]) -> bool:
+        hit = self._library.get(module)
+        if hit is None:
+            file = modules.get(module)
+            hit = self._library[module] = file is None or is_library(file)
+        return hit
+
+    def _index(self, module: str, modules: dict[str, MypyFile]) -> None:
+        """Put the methods of the module's classes into the index by name (again, where
+        the module changed under dmypy)."""
         file = modules.get(module)
         if file is None:
-            return {}
-        hit = self._methods.get(module)
-        if hit is not None and hit[0] is file and hit[1] is file.defs:
-            return hit[2]
+            return
+        hit = self._indexed.get(module)
+        if hit is not None:
+            if hit[0] is file and hit[1] is file.defs:
+                return
+            for name in hit[2]:  # dmypy changed the module: its old methods go
+                self._by_name[name] = [e for e in self._by_name[name] if e[0] != module]
         found: dict[str, list[Method]] = {}
         for sym in file.names.values():
             node = sym.node
             if isinstance(node, TypeInfo) and node.module_name == module:
                 _collect(node, found, set())
-        self._methods[module] = (file, file.defs, found)
-        return found
+        for name, nodes in found.items():
+            self._by_name.setdefault(name, []).extend((module, node) for node in nodes)
+        self._indexed[module] = (file, file.defs, list(found))
 
-    def _reachable(self, module: str, modules: dict[str, MypyFile]) -> list[str]:
+    def _reachable(self, module: str, modules: dict[str, MypyFile]) -> frozenset[str]:
+        """The module, what its imports name, and what the symbol tables of the checked
+        program's modules refer to, transitively; a library module's own references are
+        included but not followed further (a class a program can name is there, the
+        library's internals are not)."""
         if not self._daemon:
             hit = self._reach.get(module)
             if hit is not None:
                 return hit
         seen = {module, _BUILTINS, *_imports(modules.get(module), modules)}
-        todo = list(seen)
+        todo = [name for name in seen if not self._is_library(name, modules)]
+        for name in list(seen):
+            if self._is_library(name, modules):
+                seen.update(self._refers_of(name, modules))
         while todo:
             current = todo.pop()
             for target in self._refers_of(current, modules):
-                if target not in seen:
-                    seen.add(target)
+                if target in seen:
+                    continue
+                seen.add(target)
+                if self._is_library(target, modules):
+                    seen.update(self._refers_of(target, modules))
+                else:
                     todo.append(target)
-        reach = sorted(seen)
+        reach = frozenset(seen)
         if not self._daemon:
             self._reach[module] = reach
         return reach
@@ -216,37 +246,27 @@ class ProgramMethods:
 class Reach:
     """The modules one module reaches, and their classes' methods by name."""
 
-    __slots__ = ("_methods", "modules", "_all", "_named")
+    __slots__ = ("_by_name", "modules", "project")
 
     def __init__(
-        self, methods: ProgramMethods, modules: list[str], all_modules: dict[str, MypyFile]
+        self,
+        by_name: dict[str, list[tuple[str, Method]]],
+        modules: frozenset[str],
+        project: set[str],
     ) -> None:
-        self._methods = methods
+        self._by_name = by_name
         self.modules = modules
-        self._all = all_modules
-        self._named: dict[str, list[Method]] = {}
+        # The modules of the checked program (not libraries) reached, but the module
+        # itself: mypy's indirect dependencies of the module, so that a change in one of
+        # them (a class gaining a method of a name looked up) makes mypy check it again.
+        self.project = project
 
     def named(self, name: str) -> list[Method]:
         """Every method called `name` of a class reached, ordered by fullname."""
-        hit = self._named.get(name)
-        if hit is not None:
-            return hit
-        found: list[Method] = []
-        for module in self.modules:
-            found.extend(self._methods.methods_of(module, self._all).get(name, ()))
+        modules = self.modules
+        found = [node for module, node in self._by_name.get(name, ()) if module in modules]
         found.sort(key=lambda node: node.fullname)
-        self._named[name] = found
         return found
-
-    def project_modules(self, module: str) -> set[str]:
-        """The modules of the checked program (not libraries) reached, but `module`:
-        mypy's indirect dependencies of the module, so that a change in one of them (a
-        class gaining a method of a name looked up) makes mypy check the module again."""
-        return {
-            name
-            for name in self.modules
-            if name != module and name in self._all and not is_library(self._all[name])
-        }
 
 
 def _collect(info: TypeInfo, found: dict[str, list[Method]], seen: set[int]) -> None:
