@@ -55,6 +55,7 @@ class SessionConfig:
         "guarded",
         "guarded_use",
         "legacy_model_typing",
+        "any_receiver_calls",
         "marker_stubs",
         "scope_factories",
         "scope_factory_names",
@@ -80,6 +81,7 @@ class SessionConfig:
         session_providers: tuple[str, ...] = (),
         session_owners: tuple[str, ...] = (),
         legacy_model_typing: bool = True,
+        any_receiver_calls: bool = True,
     ) -> None:
         self.config_file = config_file
         # Configured session types and scope factories extend the defaults; the name and
@@ -109,6 +111,9 @@ class SessionConfig:
         # Class access to a legacy `Column` of a mapped class typed as under SQLAlchemy 2.0
         # (`legacy_models`, docs/legacy-models.md).
         self.legacy_model_typing = legacy_model_typing
+        # Calls on receivers mypy types as `Any` checked by the method's name
+        # (`any_receivers`, docs/held-sessions.md).
+        self.any_receiver_calls = any_receiver_calls
         # Which classes are session types, by class object (a new object after a dmypy
         # reload is a new key), filled in as classes are met.
         self.session_classes: dict[object, bool] = {}
@@ -134,6 +139,7 @@ class SessionConfig:
             "session_providers": sorted(self.session_providers),
             "session_owners": sorted(self.session_owners),
             "legacy_model_typing": self.legacy_model_typing,
+            "any_receiver_calls": self.any_receiver_calls,
         }
 
 
@@ -196,7 +202,7 @@ def _read_ini(path: str, shown: str) -> Mapping[str, object]:
 
 
 # Keys of the INI section read as one value, not as a list.
-_INI_SCALARS: Final = ("baseline", "legacy_model_typing")
+_INI_SCALARS: Final = ("baseline", "legacy_model_typing", "any_receiver_calls")
 # How an INI file spells a switch (configparser's words); TOML has its own booleans.
 _INI_BOOLEANS: Final = {
     **dict.fromkeys(("true", "yes", "on", "1"), True),
@@ -293,6 +299,7 @@ def _from_mapping(section: Mapping[str, object], path: str, where: str) -> Sessi
         "guarded": guarded,
         "baseline": baseline,
         "legacy_model_typing": switch,
+        "any_receiver_calls": switch,
     }
     values: dict[str, Any] = {}
     for key in section:

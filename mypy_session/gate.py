@@ -103,11 +103,16 @@ class Gate:
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
         self.settings = SettingsResolution(config, modules)
         self._wrapped: dict[str, Callee | None] = {}  # see wrapped_callee
-        self.receivers = AnyReceivers(
-            ProgramMethods(modules, daemon=daemon),
-            self.knowledge,
-            lambda fullname, node: self._callee(fullname, node, hidden=True),
-            self._check_any_call,
+        # Calls on `Any` receivers, checked by the method's name (`any_receivers`).
+        self.receivers = (
+            AnyReceivers(
+                ProgramMethods(modules, daemon=daemon),
+                self.knowledge,
+                lambda fullname, node: self._callee(fullname, node, hidden=True),
+                self._check_any_call,
+            )
+            if config.any_receiver_calls
+            else None
         )
         self.knowledge.on_new_module = self.refresh
         self.refresh()

@@ -403,3 +403,23 @@ def test_marker_stub_broken_after_a_warm_run_stops_the_run(tmp_path: Path) -> No
     assert run(tmp_path, "m.py").status == 0
     write(tmp_path, {stub: "def charge(:\n"})
     assert_stops_with_one_line(run(tmp_path, "m.py"), "billing.pyi:1: does not parse")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("pyproject.toml", "[tool.mypy_session]\nany_receiver_calls = false\n", False),
+        ("mypy.ini", "[mypy_session]\nany_receiver_calls = no\n", False),
+        ("mypy.ini", "[mypy_session]\n", True),
+    ],
+)
+def test_any_receiver_calls_switch(tmp_path: Path, name: str, text: str, expected: bool) -> None:
+    write(tmp_path, {name: text})
+    config = load_config(str(tmp_path / name))
+    assert config.any_receiver_calls is expected
+
+
+def test_any_receiver_calls_not_a_switch(tmp_path: Path) -> None:
+    write(tmp_path, {"mypy.ini": "[mypy_session]\nany_receiver_calls = sometimes\n"})
+    with pytest.raises(ConfigError, match="'any_receiver_calls': expected true or false, got 'sometimes'"):
+        load_config(str(tmp_path / "mypy.ini"))
