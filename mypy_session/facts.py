@@ -31,6 +31,7 @@ from mypy_session.conditional_openers import ruled_out_by_call
 from mypy_session import fullnames
 from mypy_session.held import PARAMETER, HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
+from mypy_session.receiver_sessions import held_by_receiver
 from mypy_session.report import function_name
 from mypy_session.scopes import (
     WithBlock, iterated_here, returns_within, scopes_of, uses_within, walk_statements,
@@ -129,6 +130,14 @@ def call_site(
     if argument is not None:
         param, passed, text = argument
         site.param, site.required = param, param not in callee.optional
+        if passed == NOTHING and sight.held is not None and not site.required:
+            # `UserService(session).rename()`: the receiver holds the held session, and
+            # the method falls back to it (`receiver_sessions`).
+            receiver = held_by_receiver(
+                call, callee, param, sight.held, api, lambda name: knowledge.summary(name).self_attributes
+            )
+            if receiver is not None:
+                passed, text = PASSED, receiver
         site.passed, site.passed_text = passed, text
         if passed == NOTHING and sight.held is None:
             _detached_use(site, call, ctx, api, knowledge)
