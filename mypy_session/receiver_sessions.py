@@ -97,13 +97,19 @@ def self_attributes(func: FuncDef | Decorator, config: SessionConfig) -> SelfAtt
         func = func.func
     if func.info is FUNC_NO_INFO or func.is_static or func.is_class or len(func.arguments) < 2:
         return ()
-    constructor = func.name == "__init__"
-    params = _session_params(func, config, optional_only=not constructor)
+    me = func.arguments[0].variable.name
+    if func.name == "__init__":
+        # Every constructor of the program comes here: the syntax first, the types after.
+        names = frozenset(arg.variable.name for arg in func.arguments[1:])
+        stored = set(_stored_on_self(func, me, names))
+        if not stored:
+            return ()
+        params = _session_params(func, config, optional_only=False)
+        return tuple(sorted(pair for pair in stored if pair[0] in params))
+    params = _session_params(func, config, optional_only=True)
     if not params:
         return ()
-    me = func.arguments[0].variable.name
-    found = _stored_on_self(func, me, params) if constructor else _fallbacks(func, me, params)
-    return tuple(sorted(set(found)))
+    return tuple(sorted(set(_fallbacks(func, me, params))))
 
 
 def _session_params(func: FuncDef, config: SessionConfig, *, optional_only: bool) -> frozenset[str]:
