@@ -386,10 +386,13 @@ class Knowledge:
 
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
         found = self._summarize_opening(func)
-        attributes = self_attributes(func, self.config)
+        attributes = self_attributes(func, self.config, self._self_attributes_of)
         if not attributes:
             return found
         return Summary(found.marker, found.opens, found.when, attributes)
+
+    def _self_attributes_of(self, fullname: str) -> SelfAttributes:
+        return self.summary(fullname).self_attributes
 
     def _summarize_opening(self, func: FuncDef | Decorator) -> Summary:
         if isinstance(func, Decorator):

@@ -11,7 +11,9 @@ summaries (`knowledge.Summary.self_attributes`, stored with the module, so that 
 when the class's module comes from mypy's cache):
 
 - in `__init__`, a session parameter stored on self: `self.<attr> = <param>` (or
-  `<param> or ...`); a dataclass field is one by construction (read from mypy's metadata);
+  `<param> or ...`), or handed to a base class's constructor that stores it
+  (`super().__init__(session, Model)`); a dataclass field is one by construction (read
+  from mypy's metadata);
 - in another method, an optional session parameter that falls back to `self.<attr>` when
   not given: `p = p or self.a`, `p = self.a if p is None else p` (and its mirror forms),
   `if p is None: p = self.a` / `if not p: p = self.a`, or the same expressions used inline.
@@ -52,6 +54,7 @@ from mypy.nodes import (
     ConditionalExpr,
     Decorator,
     Expression,
+    ExpressionStmt,
     ForStmt,
     FuncDef,
     IfStmt,
@@ -62,6 +65,7 @@ from mypy.nodes import (
     OverloadedFuncDef,
     RefExpr,
     Statement,
+    SuperExpr,
     SymbolNode,
     TupleExpr,
     ListExpr,
@@ -82,6 +86,8 @@ if TYPE_CHECKING:  # `held` imports `knowledge`, which imports this module
 
 # (session parameter, attribute of self): stored on self (`__init__`), or fallen back to.
 SelfAttributes = tuple[tuple[str, str], ...]
+# The facts of a function by fullname (`Knowledge.summary(...).self_attributes`).
+FactsOf = Callable[[str], SelfAttributes]
 
 _OPTIONAL_KINDS: Final = (ARG_OPT, ARG_NAMED_OPT)
 
@@ -89,10 +95,14 @@ _OPTIONAL_KINDS: Final = (ARG_OPT, ARG_NAMED_OPT)
 # -- facts about a method's body (summaries) -------------------------------------------------
 
 
-def self_attributes(func: FuncDef | Decorator, config: SessionConfig) -> SelfAttributes:
+def self_attributes(
+    func: FuncDef | Decorator, config: SessionConfig, facts: FactsOf
+) -> SelfAttributes:
     """The session parameters of a method tied to an attribute of self: in `__init__`, each
-    one stored on self; in another method, each optional one that falls back to `self.<attr>`
-    when not given. Empty for anything else (most functions, decided cheaply)."""
+    one stored on self (also by handing it to the base class's constructor, whose `facts`
+    say where it goes); in another method, each optional one that falls back to
+    `self.<attr>` when not given. Empty for anything else (most functions, decided
+    cheaply)."""
     if isinstance(func, Decorator):
         func = func.func
     if func.info is FUNC_NO_INFO or func.is_static or func.is_class or len(func.arguments) < 2:
@@ -102,6 +112,7 @@ def self_attributes(func: FuncDef | Decorator, config: SessionConfig) -> SelfAtt
         # Every constructor of the program comes here: the syntax first, the types after.
         names = frozenset(arg.variable.name for arg in func.arguments[1:])
         stored = set(_stored_on_self(func, me, names))
+        stored.update(_handed_to_base(func, me, names, facts))
         if not stored:
             return ()
         params = _session_params(func, config, optional_only=False)
@@ -142,6 +153,50 @@ def _stored_on_self(func: FuncDef, me: str, params: frozenset[str]) -> Iterator[
             attr = _self_attribute(lvalue, me)
             if attr is not None:
                 yield param, attr
+
+
+def _handed_to_base(
+    func: FuncDef, me: str, params: frozenset[str], facts: FactsOf
+) -> Iterator[tuple[str, str]]:
+    """`super().__init__(session, Model)` / `Base.__init__(self, session)`: a parameter
+    handed to the base class's constructor, which stores it on self."""
+    for stmt in func.body.body:
+        call = stmt.expr if isinstance(stmt, ExpressionStmt) else None
+        if not isinstance(call, CallExpr):
+            continue
+        target = call.callee
+        if isinstance(target, SuperExpr) and target.name == "__init__":
+            base = _constructor(func.info, after=func.info)
+            handed = call
+        elif (
+            isinstance(target, MemberExpr)
+            and target.name == "__init__"
+            and isinstance(target.expr, RefExpr)
+            and isinstance(target.expr.node, TypeInfo)
+            and call.args
+            and _name_in(call.args[0], frozenset((me,))) == me
+        ):
+            base = _constructor(target.expr.node)
+            handed = CallExpr(call.callee, call.args[1:], call.arg_kinds[1:], call.arg_names[1:])
+        else:
+            continue
+        if base is None:
+            continue
+        for formal, attr in _stored_by(base, facts):
+            arg = _argument_for(handed, base, formal)
+            param = _name_in(arg, params) if arg is not None else None
+            if param is not None:
+                yield param, attr
+
+
+def _stored_by(init: FuncDef, facts: FactsOf) -> Iterator[tuple[str, str]]:
+    """(constructor parameter, attribute) for each parameter `init` stores on self: its
+    facts, or the fields of a dataclass."""
+    yield from facts(init.fullname)
+    if init.info is not FUNC_NO_INFO and "dataclass" in init.info.metadata:
+        for name in init.arg_names[1:]:
+            if name is not None and _is_dataclass_field(init.info, name):
+                yield name, name
 
 
 def _fallbacks(func: FuncDef, me: str, params: frozenset[str]) -> Iterator[tuple[str, str]]:
@@ -225,10 +280,6 @@ def _self_attribute(expr: Expression, me: str) -> str | None:
 
 # -- at the call ------------------------------------------------------------------------------
 
-# The facts of a function by fullname (`Knowledge.summary(...).self_attributes`).
-FactsOf = Callable[[str], SelfAttributes]
-
-
 def held_by_receiver(
     call: CallExpr,
     callee: Callee,
@@ -274,18 +325,20 @@ def _arguments_stored_as(
     init = _constructor(info)
     if init is None:
         return
-    stored: set[str] = set()
-    if _is_dataclass_field(info, attr):
-        stored.add(attr)
-    stored.update(param for param, target in facts(init.fullname) if target == attr)
+    stored = {param for param, target in _stored_by(init, facts) if target == attr}
     for name in sorted(stored):
         arg = _argument_for(construction, init, name)
         if arg is not None:
             yield arg
 
 
-def _constructor(info: TypeInfo) -> FuncDef | None:
-    for base in info.mro:
+def _constructor(info: TypeInfo, *, after: TypeInfo | None = None) -> FuncDef | None:
+    """The `__init__` instances of `info` run (of a base class after `after`, for
+    `super().__init__`)."""
+    mro = info.mro
+    if after is not None:
+        mro = mro[mro.index(after) + 1 :] if after in mro else []
+    for base in mro:
         if base.fullname == "builtins.object":
             return None
         sym = base.names.get("__init__")
