@@ -16,7 +16,8 @@ when the class's module comes from mypy's cache):
   from mypy's metadata);
 - in another method, an optional session parameter that falls back to `self.<attr>` when
   not given: `p = p or self.a`, `p = self.a if p is None else p` (and its mirror forms),
-  `if p is None: p = self.a` / `if not p: p = self.a`, or the same expressions used inline.
+  `if p is None: p = self.a` / `if not p: p = self.a`, or the same expressions used inline;
+- a read-only property whose body is `return self.<attr>` stands for that attribute.
 
 And, at a call that passes nothing for such a method's session parameter while a session
 is held, the receiver holds the held session when it is:
@@ -64,7 +65,9 @@ from mypy.nodes import (
     OpExpr,
     OverloadedFuncDef,
     RefExpr,
+    ReturnStmt,
     Statement,
+    StrExpr,
     SuperExpr,
     SymbolNode,
     TupleExpr,
@@ -74,7 +77,7 @@ from mypy.nodes import (
     WithStmt,
 )
 from mypy.server.subexpr import get_subexpressions
-from mypy.types import CallableType, get_proper_type
+from mypy.types import CallableType, Instance, Type, get_proper_type
 
 from mypy_session.compat import current_function
 from mypy_session.config import SessionConfig
@@ -86,6 +89,9 @@ if TYPE_CHECKING:  # `held` imports `knowledge`, which imports this module
 
 # (session parameter, attribute of self): stored on self (`__init__`), or fallen back to.
 SelfAttributes = tuple[tuple[str, str], ...]
+# The "parameter" of a property getter's fact: it returns `self.<attr>` (a keyword, so no
+# parameter has this name).
+RETURNS: Final = "return"
 # The facts of a function by fullname (`Knowledge.summary(...).self_attributes`).
 FactsOf = Callable[[str], SelfAttributes]
 
@@ -105,9 +111,14 @@ def self_attributes(
     cheaply)."""
     if isinstance(func, Decorator):
         func = func.func
-    if func.info is FUNC_NO_INFO or func.is_static or func.is_class or len(func.arguments) < 2:
+    if func.info is FUNC_NO_INFO or func.is_static or func.is_class or not func.arguments:
         return ()
     me = func.arguments[0].variable.name
+    if func.is_property:
+        returned = _returned_attribute(func, me)
+        return ((RETURNS, returned),) if returned is not None else ()
+    if len(func.arguments) < 2:
+        return ()
     if func.name == "__init__":
         # Every constructor of the program comes here: the syntax first, the types after.
         names = frozenset(arg.variable.name for arg in func.arguments[1:])
@@ -153,6 +164,18 @@ def _stored_on_self(func: FuncDef, me: str, params: frozenset[str]) -> Iterator[
             attr = _self_attribute(lvalue, me)
             if attr is not None:
                 yield param, attr
+
+
+def _returned_attribute(func: FuncDef, me: str) -> str | None:
+    """`return self.<attr>`, the whole body of a property getter (a docstring aside)."""
+    body = [
+        stmt
+        for stmt in func.body.body
+        if not (isinstance(stmt, ExpressionStmt) and isinstance(stmt.expr, StrExpr))
+    ]
+    if len(body) == 1 and isinstance(body[0], ReturnStmt) and body[0].expr is not None:
+        return _self_attribute(body[0].expr, me)
+    return None
 
 
 def _handed_to_base(
@@ -297,7 +320,10 @@ def held_by_receiver(
     if attr is None:
         return None  # no fallback visible in the method's body
     receiver = method.expr
-    if f"{render(receiver)}.{attr}" == held.text:
+    owner = _class_of(api.lookup_type_or_none(receiver))
+    # `self.session` may be a read-only property returning `self._session`.
+    attrs = _attribute_and_property_target(owner, attr, facts) if owner is not None else {attr}
+    if any(f"{render(receiver)}.{name}" == held.text for name in attrs):
         return render(receiver)  # `self.rename()` where `self.session` is held
     construction = receiver
     if isinstance(receiver, NameExpr):
@@ -310,7 +336,7 @@ def held_by_receiver(
     info = construction.callee.node
     if not isinstance(info, TypeInfo):
         return None
-    for arg in _arguments_stored_as(construction, info, attr, facts):
+    for arg in _arguments_stored_as(construction, info, attrs, facts):
         if _is_held(arg, held):
             if isinstance(receiver, NameExpr):
                 return render(receiver)
@@ -318,14 +344,29 @@ def held_by_receiver(
     return None
 
 
+def _class_of(typ: Type | None) -> TypeInfo | None:
+    proper = get_proper_type(typ)
+    return proper.type if isinstance(proper, Instance) else None
+
+
+def _attribute_and_property_target(owner: TypeInfo, attr: str, facts: FactsOf) -> set[str]:
+    """`attr`, and the attribute it returns if it is a read-only property of `owner`
+    (`@property def session(self): return self._session`)."""
+    found = owner.get(attr)
+    node = found.node if found is not None else None
+    if isinstance(node, Decorator) and node.var.is_property:
+        return {attr, *(target for param, target in facts(node.fullname) if param == RETURNS)}
+    return {attr}
+
+
 def _arguments_stored_as(
-    construction: CallExpr, info: TypeInfo, attr: str, facts: FactsOf
+    construction: CallExpr, info: TypeInfo, attrs: set[str], facts: FactsOf
 ) -> Iterator[Expression]:
-    """The construction's arguments for constructor parameters stored as `self.<attr>`."""
+    """The construction's arguments for constructor parameters stored as one of `attrs`."""
     init = _constructor(info)
     if init is None:
         return
-    stored = {param for param, target in _stored_by(init, facts) if target == attr}
+    stored = {param for param, target in _stored_by(init, facts) if target in attrs}
     for name in sorted(stored):
         arg = _argument_for(construction, init, name)
         if arg is not None:
