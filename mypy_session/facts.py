@@ -31,6 +31,7 @@ from mypy_session.conditional_openers import ruled_out_by_call
 from mypy_session import fullnames
 from mypy_session.held import PARAMETER, HeldSession, Sight, passed_parameter, scope_holder, sight_at_call
 from mypy_session.knowledge import Knowledge
+from mypy_session.receiver_sessions import held_by_receiver
 from mypy_session.report import function_name
 from mypy_session.scopes import (
     WithBlock, iterated_here, returns_within, scopes_of, uses_within, walk_statements,
@@ -103,6 +104,11 @@ def call_site(
         ):
             return None  # the session is passed on: no check has anything to say
     sight = lazy.get()
+    by_receiver = False  # the receiver holds the held session (`receiver_sessions`)
+    if argument is not None and argument[1] == NOTHING and argument[0] in callee.optional:
+        receiver = _receiver_holding(call, callee, argument[0], sight, api, knowledge)
+        if receiver is not None:
+            argument, by_receiver = (argument[0], PASSED, receiver), True
     with_context: bool | None = None
     if callee.deferred and not iterated_here(_container(api), call):
         # `StreamingResponse(waiter.wait())`: the generator's body, and the scope it
@@ -119,8 +125,9 @@ def call_site(
     opener_text = ""
     closed_scope: ClosedScope | None = None
     if callee.opener:
-        if _passes_held(call, sight):
-            # `session_scope(session)`: an opener handed the held session reuses it.
+        if by_receiver or _passes_held(call, sight):
+            # `session_scope(session)`: an opener handed the held session reuses it (so
+            # does one whose receiver holds it, `Unit(session).session_scope()`).
             callee = callee.changed(opener=False, opens=callee.opens)
         else:
             opener_text = knowledge.opener_name(call) or f"{callee.display}()"
@@ -137,6 +144,19 @@ def call_site(
     if callee.opens is not None and not callee.opener and sight.held is not None:
         site.with_context = with_context if with_context is not None else _is_with_context(api, call)
     return site
+
+
+def _receiver_holding(
+    call: CallExpr, callee: Callee, param: str, sight: Sight, api: TypeChecker, knowledge: Knowledge
+) -> str | None:
+    """`UserService(session).rename()`: the receiver holds the held session, and the method
+    falls back to it when given none (`receiver_sessions`); how the receiver reads."""
+    held = sight.held
+    if held is None:
+        return None
+    return held_by_receiver(
+        call, callee, param, held, api, lambda name: knowledge.summary(name).self_attributes
+    )
 
 
 def _is_with_context(api: TypeChecker, call: CallExpr) -> bool:

@@ -60,6 +60,7 @@ from mypy_session.conditional_openers import (
     without_rebound,
 )
 from mypy_session.nested_functions import inside_nested, is_nested_def
+from mypy_session.receiver_sessions import SelfAttributes, self_attributes
 from mypy_session.report import Reporter
 from mypy_session.typed_openers import declares_new_session, opens_by_declaration
 from mypy_session.vocabulary import Callee, render, session_params_of
@@ -72,18 +73,21 @@ class Summary:
     """How a function is marked and whether (and through what) it opens a scope. (A plain
     class: see the note in `scopes` on compiled dataclasses.)"""
 
-    __slots__ = ("marker", "opens", "when")
+    __slots__ = ("marker", "opens", "when", "self_attributes")
 
     def __init__(
         self,
         marker: str | None = None,
         opens: tuple[str, ...] | None = None,
         when: When | None = None,
+        self_attributes: SelfAttributes = (),
     ) -> None:
         self.marker = marker
         self.opens = opens  # the links after the function, e.g. ("session_scope()",)
         # Only on these branches of its parameters (`conditional_openers`); None: always.
         self.when = when
+        # A method's session parameters tied to `self.<attr>` (`receiver_sessions`).
+        self.self_attributes = self_attributes
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -91,13 +95,17 @@ class Summary:
             and self.marker == other.marker
             and self.opens == other.opens
             and self.when == other.when
+            and self.self_attributes == other.self_attributes
         )
 
     def __hash__(self) -> int:
-        return hash((self.marker, self.opens, self.when))
+        return hash((self.marker, self.opens, self.when, self.self_attributes))
 
     def __repr__(self) -> str:
-        return f"Summary(marker={self.marker!r}, opens={self.opens!r}, when={self.when!r})"
+        return (
+            f"Summary(marker={self.marker!r}, opens={self.opens!r}, when={self.when!r}, "
+            f"self_attributes={self.self_attributes!r})"
+        )
 
 
 _EMPTY: Final = Summary()
@@ -330,6 +338,8 @@ class Knowledge:
                     list(found.opens) if found.opens is not None else None,
                     to_json(found.when),
                 ]
+                if found.self_attributes:
+                    facts[name].append([list(pair) for pair in found.self_attributes])
         self._inject(file, facts)
         self.decorators.prepare(file)
 
@@ -364,16 +374,27 @@ class Knowledge:
                 raw = json.loads(literal.value)
             except ValueError:
                 raw = {}
-            for name, (marker, opens, *when) in raw.items():
+            for name, (marker, opens, *rest) in raw.items():
                 facts[f"{module_id}.{name}"] = Summary(
                     marker,
                     tuple(opens) if opens is not None else None,
-                    from_json(when[0]) if when else None,
+                    from_json(rest[0]) if rest else None,
+                    _self_attributes_from_json(rest[1] if len(rest) > 1 else None),
                 )
         self._stored[module_id] = (sym, facts)
         return facts
 
     def _summarize(self, func: FuncDef | Decorator) -> Summary:
+        found = self._summarize_opening(func)
+        attributes = self_attributes(func, self.config, self._self_attributes_of)
+        if not attributes:
+            return found
+        return Summary(found.marker, found.opens, found.when, attributes)
+
+    def _self_attributes_of(self, fullname: str) -> SelfAttributes:
+        return self.summary(fullname).self_attributes
+
+    def _summarize_opening(self, func: FuncDef | Decorator) -> Summary:
         if isinstance(func, Decorator):
             found = self._opens(func.func)
             if found is not None:
@@ -575,6 +596,17 @@ class Knowledge:
         if module is None:
             return None
         return _function_node(module[1], fullname[len(module[0]) + 1 :])
+
+
+def _self_attributes_from_json(raw: object) -> SelfAttributes:
+    """Read back the pairs `prepare` stored; anything else is none."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        (pair[0], pair[1])
+        for pair in raw
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+    )
 
 
 def _decorator_marker(func: Decorator) -> str | None:

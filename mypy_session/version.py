@@ -5,4 +5,4 @@ It is part of `report_config_data`, so caches written by an older plugin are not
 
 from typing import Final
 
-__version__: Final = "0.3.0"
+__version__: Final = "0.3.1"
