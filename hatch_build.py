@@ -37,6 +37,7 @@ COMPILED = (
     "mypy_session/checks/missing_param.py",
     "mypy_session/checks/nested_scope.py",
     "mypy_session/checks/not_forwarded.py",
+    "mypy_session/any_receivers.py",
     "mypy_session/compat.py",
     "mypy_session/facts.py",
     "mypy_session/gate.py",
