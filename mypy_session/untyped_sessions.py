@@ -254,6 +254,10 @@ class _ModuleWalk:
         self.path = file.path
         self.receivers = receivers
         self.calls: list[AnyCall] = []  # calls on `Any` receivers (`any_receivers`)
+        # Every function with a session parameter (`functions` may be fewer: those the
+        # walk of statements needs), and the functions without one.
+        self.holders: list[_Function] = []
+        self.others: list[FuncItem] = []
         self.depends_on: set[str] = set()  # modules whose classes decided those calls
         self.methods = knowledge.config.commit_methods
         self.functions: list[_Function] = []  # those with a session parameter
@@ -283,9 +287,11 @@ class _ModuleWalk:
                 for _, var in params
                 if session_kind(_declared(definition, var), config) is None
             }
-            self.functions.append(
-                _Function(definition, name, params, untyped, copied, dynamic, outer)
-            )
+            entry = _Function(definition, name, params, untyped, copied, dynamic, outer)
+            self.functions.append(entry)
+            self.holders.append(entry)
+        else:
+            self.others.append(definition)
         for nested in _nested(definition.body.body):
             self.function(
                 nested, dynamic=dynamic, copied=copied, outer=(*outer, definition), top=name
@@ -305,12 +311,59 @@ class _ModuleWalk:
             # never the original: its expressions are in no type map.
             reach = Reach(None if entry.copied else types, func.body.body)
             sessions = {id(var) for _, var in entry.params}
-            look = self.receivers is not None and not entry.copied
+            # Without the type map, the calls on `Any` receivers are found by the walk.
+            look = self.receivers is not None and not entry.copied and types is None
             self._function(checker, entry, sessions, reach, look, types)
+        if self.receivers is not None and types is not None and self.holders:
+            self.calls = self._any_calls(types, checks_untyped)
         if self.calls and self.receivers is not None:
             self.depends_on = self.receivers.check(
                 checker, self.file, self.calls, types or {}, self._unknown
             )
+
+    def _any_calls(self, types: dict[Expression, Type], checks_untyped: bool) -> list[AnyCall]:
+        """The calls on `Any` receivers in the functions with a session parameter, from
+        the module's type map (what mypy checked: reachable code only), in source order.
+        One pass over the map; a call belongs to the innermost function around its line,
+        and is looked at only where that function has a session parameter."""
+        holders = [
+            entry
+            for entry in self.holders
+            if not entry.copied and not (entry.dynamic and not checks_untyped)
+        ]
+        if not holders:
+            return []
+        found: dict[tuple[int, int], AnyCall] = {}
+        for expr in types:
+            if expr.__class__ is not CallExpr:
+                continue
+            method = any_receiver_call(expr, types)
+            if method is None:
+                continue
+            assert isinstance(expr, CallExpr)
+            entry = self._holder_of(expr, holders)
+            if entry is not None:
+                stack = scope_stack(self.file, entry.outer, entry.func)
+                key = (expr.line, expr.column)
+                found.setdefault(key, AnyCall(expr, method, stack, entry.name, entry.func.line))
+        return [found[key] for key in sorted(found)]
+
+    def _holder_of(self, expr: Expression, holders: list[_Function]) -> _Function | None:
+        """The function with a session parameter `expr` is directly in (not in a nested
+        function without one)."""
+        line = expr.line
+        best: _Function | None = None
+        for entry in holders:
+            func = entry.func
+            if func.line <= line <= (func.end_line or func.line):
+                if best is None or func.line >= best.func.line:
+                    best = entry
+        if best is None:
+            return None
+        for other in self.others:  # a function without a session parameter inside it
+            if best.func.line < other.line <= line <= (other.end_line or other.line):
+                return None
+        return best
 
     def _unknown(self, found: AnyCall) -> None:
         """A call on an `Any` receiver whose callee may or may not take a session: one
