@@ -32,7 +32,11 @@ For each function (and method, nested function) with a session parameter:
   `checks/borrowed_commit.py` (the same decision, the same exemptions as for a typed one);
 - session code that mypy found unreachable (a statement naming a session parameter, or
   calling a function that takes a session): a `not_analysed` fact.
-A function with no session parameter costs one pass over its arguments.
+A function with no session parameter costs one pass over its arguments. Nothing is walked
+in a module whose errors mypy silences (library code: the hooks skip it too), and where
+neither the audit's recorder nor the opt-in `session-not-analysed` code wants the facts,
+only functions with a session parameter not typed as a session are walked (the cost of
+this walk: benchmarks/results/overhead-compiled.md).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from mypy_session.checks.borrowed_commit import (
     report_borrowed_commit,
 )
 from mypy_session.checks.not_analysed import report_not_analysed
+from mypy_session.errorcodes import SESSION_NOT_ANALYSED
 from mypy_session.compat import top_level_function
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
@@ -122,21 +127,27 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
         _reported.pop(file.path, None)
         if _reported:
             _restore(file)
-    walk = _ModuleWalk(knowledge, file.path)
-    for definition in _definitions(file.defs):
-        walk.function(definition, dynamic=False, copied=False)
     failures = _failed.pop(file.path, {})
-    if not walk.functions and not failures:
-        return
+    # Where nothing can be reported (library code, modules whose errors mypy silences,
+    # as the hooks skip them), nothing is walked. The facts of `not_analysed` are wanted
+    # only by the audit's recorder and by the opt-in error code; without them only the
+    # functions with a session parameter not typed as a session are walked.
     checker = reporting_checker(file)
     if checker is None:
+        return
+    recorder = knowledge.reporter.recorder
+    facts = recorder is not None or checker.errors.is_error_code_enabled(SESSION_NOT_ANALYSED)
+    walk = _ModuleWalk(knowledge, file.path, facts)
+    for definition in _definitions(file.defs):
+        walk.function(definition, dynamic=False, copied=False)
+    if not walk.functions and not (failures and facts):
         return
     errors = checker.errors
     before = len(errors.error_info_map.get(file.path, ()))
     walk.report(checker, checker.tree is file)
-    for function, line in failures.items():
-        walk.found.append(NotAnalysed(file.path, function, line, FAILED))
-    recorder = knowledge.reporter.recorder
+    if facts:
+        for function, line in failures.items():
+            walk.found.append(NotAnalysed(file.path, function, line, FAILED))
     for fact in walk.found:
         if recorder is not None:
             recorder.not_analysed.append(fact)
@@ -233,9 +244,10 @@ class _ModuleWalk:
     """The session functions of one module: what to report, found before a checker is
     needed (most modules have nothing, and need none)."""
 
-    def __init__(self, knowledge: Knowledge, path: str) -> None:
+    def __init__(self, knowledge: Knowledge, path: str, facts: bool) -> None:
         self.knowledge = knowledge
         self.path = path
+        self.facts = facts  # `not_analysed` facts wanted (else only untyped sessions)
         self.methods = knowledge.config.commit_methods
         self.functions: list[_Function] = []  # those with a session parameter
         self.found: list[NotAnalysed] = []
@@ -258,7 +270,10 @@ class _ModuleWalk:
                 for _, var in params
                 if session_kind(_declared(definition, var), config) is None
             }
-            self.functions.append(_Function(definition, name, params, untyped, copied, dynamic))
+            if untyped or self.facts:
+                self.functions.append(
+                    _Function(definition, name, params, untyped, copied, dynamic)
+                )
         for nested in _nested(definition.body.body):
             self.function(nested, dynamic=dynamic, copied=copied, top=name)
 
@@ -270,7 +285,8 @@ class _ModuleWalk:
         for entry in self.functions:
             func = entry.func
             if entry.dynamic and not checks_untyped:
-                self.found.append(NotAnalysed(self.path, entry.name, func.line, UNTYPED))
+                if self.facts:
+                    self.found.append(NotAnalysed(self.path, entry.name, func.line, UNTYPED))
                 continue
             # mypy checks the per-value copies of a value-restricted generic function,
             # never the original: its expressions are in no type map.
@@ -300,7 +316,7 @@ class _ModuleWalk:
                 continue
             if not reach.checked(stmt, exprs):
                 dead = True
-                if not skipped and (
+                if not skipped and self.facts and (
                     uses(exprs, sessions) or calls_session_service(exprs, self.knowledge.config)
                 ):
                     skipped = True
