@@ -571,7 +571,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="with --instructions: keep callgrind's profiles in this directory",
     )
+    parser.add_argument(
+        "--variants",
+        default="plain,plugin",
+        help="with --instructions: count only these (plain,plugin; e.g. plugin after a change)",
+    )
     ns = parser.parse_args(argv)
+    ns.variants = tuple(v.strip() for v in ns.variants.split(",") if v.strip())
+    if not ns.variants or any(v not in VARIANTS for v in ns.variants):
+        parser.error("--variants: plain, plugin or plain,plugin")
+    if ns.variants != VARIANTS and not ns.instructions:
+        parser.error("--variants needs --instructions")
+    ns.variants = tuple(v for v in VARIANTS if v in ns.variants)
     if ns.jobs < 1:
         parser.error("--jobs must be at least 1")
     if ns.callgrind_out is not None:
@@ -595,10 +606,12 @@ def report_instructions(
     modes: Sequence[str],
     jobs: int = 2,
     profiles: Path | None = None,
+    variants: Sequence[str] = VARIANTS,
 ) -> int:
     """Print the instruction counts of one run per variant and mode, and their ratio
     (`jobs` valgrind processes at once; with `profiles`, callgrind's output files are
-    kept there as callgrind.<mode>.<variant>)."""
+    kept there as callgrind.<mode>.<variant>; `variants`: count only these, e.g. the plugin
+    alone after a change, against a plain count of the same corpus made before)."""
     missing = need_valgrind()
     if missing is not None:
         print(f"error: {missing}", file=sys.stderr)
@@ -607,7 +620,7 @@ def report_instructions(
     for mode in modes:
         # A count does not depend on what else the machine is doing: by default both
         # variants at once; --jobs 1 runs them one after the other (a shared machine).
-        caches = {variant: bench.fresh_cache() for variant in VARIANTS}
+        caches = {variant: bench.fresh_cache() for variant in variants}
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
                 variant: pool.submit(
@@ -618,7 +631,7 @@ def report_instructions(
                     warm=mode == "warm",
                     out_file=None if profiles is None else profiles / f"callgrind.{mode}.{variant}",
                 )
-                for variant in VARIANTS
+                for variant in variants
             }
             try:
                 counts = {variant: future.result() for variant, future in futures.items()}
@@ -626,8 +639,12 @@ def report_instructions(
                 print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
                 print(exc, file=sys.stderr)
                 return 2
-        for variant in VARIANTS:
+        for variant in variants:
             log(f"[instructions] {mode} {variant}: {counts[variant]:,}")
+        if len(counts) < len(VARIANTS):
+            (variant, count), = counts.items()
+            print(f"instructions, one {mode} run: {variant} {count:,}")
+            continue
         plain, plugin = (counts[v] for v in VARIANTS)
         print(f"instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
         print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
@@ -651,7 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(corpus.resolve(), configs, workdir)
         if ns.instructions:
             modes = ("cold", "warm") if ns.mode == "both" else (ns.mode,)
-            return report_instructions(bench, configs, modes, ns.jobs, ns.callgrind_out)
+            return report_instructions(
+                bench, configs, modes, ns.jobs, ns.callgrind_out, ns.variants
+            )
         summaries: list[ModeSummary] = []
         try:
             bench.prime()

@@ -160,6 +160,8 @@ def test_the_compiled_module_count_is_read_from_hatch_build(monkeypatch: pytest.
         (["--instructions", "--callgrind-out", "/nonexistent/dir"], "is not a directory"),
         (["--compiled", "--plugin-root", "/tmp"], "leave out --plugin-root"),
         (["--plugin-root", "/nonexistent"], "no mypy_session package"),
+        (["--instructions", "--variants", "plugin,other"], "--variants: plain, plugin"),
+        (["--variants", "plugin"], "--variants only with --instructions"),
     ],
 )
 def test_realcode_bad_input_is_one_line_and_exit_2(
@@ -181,8 +183,36 @@ def test_realcode_counts_one_valgrind_at_a_time_by_default(monkeypatch: pytest.M
     assert args.paths == ("prefect/server/models",)
 
 
-def test_overhead_bad_jobs_is_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["--instructions", "--jobs", "0"], ["--instructions", "--variants", "x"], ["--variants", "plugin"]],
+)
+def test_overhead_bad_instruction_options_are_exit_2(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     overhead = _overhead(monkeypatch)
     with pytest.raises(SystemExit) as exit_info:
-        overhead.parse_args(["--instructions", "--jobs", "0"])
+        overhead.parse_args(argv)
     assert exit_info.value.code == 2
+
+
+def test_overhead_counts_only_the_variants_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overhead = _overhead(monkeypatch)
+    calls: list[str] = []
+
+    def count(
+        corpus: Path, config: Path, cache_dir: Path, *, warm: bool = False, out_file: Path | None = None
+    ) -> int:
+        calls.append(config.stem)
+        return 5
+
+    monkeypatch.setattr(overhead, "count_instructions", count)
+    monkeypatch.setattr(overhead.compileall, "compile_dir", lambda *args, **kwargs: True)
+    monkeypatch.setattr(overhead.shutil, "which", lambda name: "/usr/bin/valgrind")
+    configs = {variant: tmp_path / f"{variant}.ini" for variant in overhead.VARIANTS}
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    bench = overhead.Bench(tmp_path, configs, workdir)
+    assert overhead.report_instructions(bench, configs, ("cold",), 1, None, ("plugin",)) == 0
+    assert calls == ["plugin"]
+    assert "one cold run: plugin 5" in capsys.readouterr().out
