@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +46,7 @@ from pathlib import Path
 import mypy.version
 
 from corpus import MANIFEST, PACKAGE, generate
+from instructions import MypyFailed, build_compiled, callgrind_mypy, need_valgrind
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where the mypy processes import mypy_session from: this checkout (pure Python), or with
@@ -82,12 +82,20 @@ def max_rss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
 
 
-def count_instructions(corpus: Path, config: Path, cache_dir: Path, *, warm: bool = False) -> int:
+def count_instructions(
+    corpus: Path,
+    config: Path,
+    cache_dir: Path,
+    *,
+    warm: bool = False,
+    out_file: Path | None = None,
+) -> int:
     """Instructions executed by one mypy run, counted by valgrind's callgrind: a cold run,
     or with `warm` a run on the cache an uncounted run has just written.
 
     Unlike time, the count does not depend on what else the machine is doing, so one
     run per variant gives a ratio that is not noise (about 50x slower than a plain run).
+    With `out_file`, callgrind's profile of the run is kept there.
     """
     args = ["--config-file", str(config), "--cache-dir", str(cache_dir), PACKAGE]
     env = dict(os.environ)
@@ -95,24 +103,7 @@ def count_instructions(corpus: Path, config: Path, cache_dir: Path, *, warm: boo
     if warm:
         fill = [sys.executable, "-m", "mypy", *args]
         subprocess.run(fill, cwd=corpus, capture_output=True, env={**env, "PYTHONHASHSEED": "0"})
-    return callgrind_mypy(args, corpus, env)
-
-
-def callgrind_mypy(args: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
-    """Instructions executed by `python -m mypy ARGS`, counted by valgrind's callgrind
-    (shared with realcode.py)."""
-    # Not a shim script: valgrind must see Python. In a virtual environment keep its own
-    # path (a symlink to the interpreter): Python finds the environment from that path,
-    # and the resolved one would run without the environment's packages (no mypy).
-    python = sys.executable if sys.prefix != sys.base_prefix else os.path.realpath(sys.executable)
-    # A fixed hash seed: set and dict orders, and so the work done, are the same each run.
-    env = {**env, "PYTHONHASHSEED": env.get("PYTHONHASHSEED", "0")}
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-m", "mypy"]
-    proc = subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, env=env)
-    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
-    if found is None:
-        raise MypyFailed(f"valgrind did not report a count:\n{proc.stderr[-2000:]}")
-    return int(found.group(1).replace(",", ""))
+    return callgrind_mypy(args, corpus, env, out_file)
 
 
 def run_mypy(variant: str, mode: str, corpus: Path, config: Path, cache_dir: Path) -> Run:
@@ -154,10 +145,6 @@ def run_mypy(variant: str, mode: str, corpus: Path, config: Path, cache_dir: Pat
     )
     check_run(run, cmd)
     return run
-
-
-class MypyFailed(Exception):
-    """mypy crashed, or stopped on a configuration or plugin-loading error."""
 
 
 def check_run(run: Run, cmd: Sequence[str]) -> None:
@@ -573,7 +560,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="instead of timing, count instructions of one run per variant and mode (valgrind)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="with --instructions: valgrind processes at once (2; 1 on a shared machine)",
+    )
+    parser.add_argument(
+        "--callgrind-out",
+        type=Path,
+        help="with --instructions: keep callgrind's profiles in this directory",
+    )
+    parser.add_argument(
+        "--variants",
+        default="plain,plugin",
+        help="with --instructions: count only these (plain,plugin; e.g. plugin after a change)",
+    )
     ns = parser.parse_args(argv)
+    ns.variants = tuple(v.strip() for v in ns.variants.split(",") if v.strip())
+    if not ns.variants or any(v not in VARIANTS for v in ns.variants):
+        parser.error("--variants: plain, plugin or plain,plugin")
+    if ns.variants != VARIANTS and not ns.instructions:
+        parser.error("--variants needs --instructions")
+    ns.variants = tuple(v for v in VARIANTS if v in ns.variants)
+    if ns.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if ns.callgrind_out is not None:
+        if not ns.instructions:
+            parser.error("--callgrind-out needs --instructions")
+        if not ns.callgrind_out.is_dir():
+            parser.error(f"--callgrind-out: {ns.callgrind_out} is not a directory")
+        ns.callgrind_out = ns.callgrind_out.resolve()
     if ns.modules is None:
         ns.modules = 40 if ns.quick else 300
     if ns.rounds is None:
@@ -583,31 +600,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return ns
 
 
-def build_compiled(workdir: Path) -> Path:
-    """Build the wheel as a regular install would (mypyc-compiled, hatch_build.py) and
-    unpack it: the plugin the measured runs import."""
-    log("building the compiled wheel (about 30 s)")
-    dist, site = workdir / "dist", workdir / "site"
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(dist), str(REPO_ROOT)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 or "compiled 17 modules with mypyc" not in proc.stdout + proc.stderr:
-        raise SystemExit(f"error: the compiled wheel was not built:\n{(proc.stdout + proc.stderr)[-2000:]}")
-    (wheel,) = dist.glob("*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(site)
-    return site
-
-
-def report_instructions(bench: "Bench", configs: dict[str, Path], modes: Sequence[str]) -> int:
-    """Print the instruction counts of one run per variant and mode, and their ratio."""
-    if shutil.which("valgrind") is None:
-        print("error: --instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
+def report_instructions(
+    bench: "Bench",
+    configs: dict[str, Path],
+    modes: Sequence[str],
+    jobs: int = 2,
+    profiles: Path | None = None,
+    variants: Sequence[str] = VARIANTS,
+) -> int:
+    """Print the instruction counts of one run per variant and mode, and their ratio
+    (`jobs` valgrind processes at once; with `profiles`, callgrind's output files are
+    kept there as callgrind.<mode>.<variant>; `variants`: count only these, e.g. the plugin
+    alone after a change, against a plain count of the same corpus made before)."""
+    missing = need_valgrind()
+    if missing is not None:
+        print(f"error: {missing}", file=sys.stderr)
         return 2
     compileall.compile_dir(str(PLUGIN_ROOT / "mypy_session"), quiet=1)
     for mode in modes:
-        # Both variants at once: a count does not depend on what else the machine is doing.
-        caches = {variant: bench.fresh_cache() for variant in VARIANTS}
-        with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        # A count does not depend on what else the machine is doing: by default both
+        # variants at once; --jobs 1 runs them one after the other (a shared machine).
+        caches = {variant: bench.fresh_cache() for variant in variants}
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
                 variant: pool.submit(
                     count_instructions,
@@ -615,12 +629,22 @@ def report_instructions(bench: "Bench", configs: dict[str, Path], modes: Sequenc
                     configs[variant],
                     caches[variant],
                     warm=mode == "warm",
+                    out_file=None if profiles is None else profiles / f"callgrind.{mode}.{variant}",
                 )
-                for variant in VARIANTS
+                for variant in variants
             }
-            counts = {variant: future.result() for variant, future in futures.items()}
-        for variant in VARIANTS:
+            try:
+                counts = {variant: future.result() for variant, future in futures.items()}
+            except MypyFailed as exc:
+                print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+                print(exc, file=sys.stderr)
+                return 2
+        for variant in variants:
             log(f"[instructions] {mode} {variant}: {counts[variant]:,}")
+        if len(counts) < len(VARIANTS):
+            (variant, count), = counts.items()
+            print(f"instructions, one {mode} run: {variant} {count:,}")
+            continue
         plain, plugin = (counts[v] for v in VARIANTS)
         print(f"instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
         print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
@@ -635,11 +659,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = write_configs(workdir, ns.plugin, ns.plugin_settings)
         if ns.compiled:
             global PLUGIN_ROOT
-            PLUGIN_ROOT = build_compiled(workdir)
+            try:
+                PLUGIN_ROOT = build_compiled(workdir, log)
+            except MypyFailed as exc:
+                print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+                log(str(exc))
+                return 2
         bench = Bench(corpus.resolve(), configs, workdir)
         if ns.instructions:
             modes = ("cold", "warm") if ns.mode == "both" else (ns.mode,)
-            return report_instructions(bench, configs, modes)
+            return report_instructions(
+                bench, configs, modes, ns.jobs, ns.callgrind_out, ns.variants
+            )
         summaries: list[ModeSummary] = []
         try:
             bench.prime()

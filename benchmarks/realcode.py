@@ -33,6 +33,8 @@ crash, a timeout or an output difference, 2 when the set-up fails.
 from __future__ import annotations
 
 import argparse
+import compileall
+import dataclasses
 import datetime
 import difflib
 import json
@@ -49,6 +51,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import NoReturn
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,7 +62,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DEFAULT_WORKDIR = Path(os.environ.get("MYPY_SESSION_REALCODE_DIR", "/tmp/mypy-session-realcode"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import callgrind_mypy, split_output  # noqa: E402 - the same tools as overhead.py
+from instructions import (  # noqa: E402 - the same tools as overhead.py
+    Count,
+    MypyFailed,
+    build_compiled,
+    callgrind_run,
+    need_valgrind,
+)
+from overhead import split_output  # noqa: E402
 
 PLUGIN = "mypy_session.plugin"
 VARIANTS = ("plain", "plugin")
@@ -533,30 +543,114 @@ class TargetResult:
         return self.crashes == 0 and self.outputs_agree and self.plugin_outputs_identical
 
 
-def count_instructions(target: Target, args: argparse.Namespace) -> dict[str, dict[str, int]]:
-    """{mode: {variant: count}}: one cold run per variant under callgrind, both variants at
-    once (counts do not depend on the machine's load; about 50x slower than a plain run),
-    then one warm run on the cache the counted cold run wrote."""
+@dataclass
+class InstructionCounts:
+    """{mode: {variant: instructions}} of one target, and what the counted runs printed."""
+
+    target: str
+    installed_version: str
+    sqlalchemy: str  # in the target's venv, which mypy follows the imports into
+    paths: list[str]
+    source_files: int
+    source_lines: int
+    counts: dict[str, dict[str, int]]
+    outputs_agree: bool  # plain and plugin output identical apart from the plugin's lines
+    output_difference: list[str]
+    findings_by_code: dict[str, int]
+
+
+def count_instructions(target: Target, args: argparse.Namespace) -> InstructionCounts:
+    """One cold run per variant under callgrind, each with its own fresh, empty cache dir
+    (counts do not depend on the machine's load; about 50x slower than a plain run), and
+    with --mode warm/both one warm run on the cache the counted cold run wrote. `--jobs`
+    variants at once (1: one valgrind process at a time)."""
     base = args.workdir / target.name
     base.mkdir(parents=True, exist_ok=True)
     venv = ensure_venv(target, base, args.reinstall)
+    version = installed_version(venv, target.distribution)
     src = ensure_source(target, base, venv)
+    missing = [p for p in target.paths if not (src / p).exists()]
+    if missing:
+        raise SetupFailed(f"not in {target.requirement}: {', '.join(missing)}")
+    files, lines = count_source(src, target)
     run_dir = Path(tempfile.mkdtemp(prefix="instr-", dir=base))
     configs = write_configs(target, run_dir, venv)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(args.plugin_root), env.get("PYTHONPATH", "")] if p)
     env.pop("MYPY_SESSION_DEBUG", None)
+    # The plugin's modules with their bytecode caches, as an installed package has them.
+    compileall.compile_dir(str(args.plugin_root / "mypy_session"), quiet=1)
+    modes = ("cold", "warm") if args.mode == "both" else (args.mode,)
 
-    def one(variant: str) -> tuple[int, int]:
+    def one(variant: str) -> dict[str, Count]:
         cache = run_dir / f"cache-{variant}"
         mypy_args = ["--config-file", str(configs[variant]), "--cache-dir", str(cache), *target.paths]
-        return callgrind_mypy(mypy_args, src, env), callgrind_mypy(mypy_args, src, env)
+        got: dict[str, Count] = {}
+        if "cold" not in modes:  # fill the cache with an uncounted run
+            fill = [sys.executable, "-m", "mypy", *mypy_args]
+            subprocess.run(fill, cwd=src, capture_output=True, env={**env, "PYTHONHASHSEED": "0"})
+        for mode in modes:
+            profile = None
+            if args.callgrind_out is not None:
+                profile = args.callgrind_out / f"callgrind.{target.name}.{mode}.{variant}"
+            log(f"[{target.name}] callgrind: {mode} {variant} ({files} files, {lines} lines)")
+            got[mode] = callgrind_run(mypy_args, src, env, profile)
+            log(f"[{target.name}]   {mode} {variant}: {got[mode].instructions:,} instructions")
+        return got
 
-    log(f"[{target.name}] counting instructions of one cold and one warm run per variant (callgrind)")
-    with ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
-        pairs = dict(zip(VARIANTS, pool.map(one, VARIANTS)))
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return {mode: {v: pairs[v][i] for v in VARIANTS} for i, mode in enumerate(("cold", "warm"))}
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            runs = dict(zip(args.variants, pool.map(one, args.variants)))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    first = modes[0]
+    difference: list[str] = []
+    if len(runs) == len(VARIANTS):
+        plain_text = without_plugin_lines(runs["plain"][first].stdout)
+        plugin_text = without_plugin_lines(runs["plugin"][first].stdout)
+        difference = list(
+            difflib.unified_diff(plain_text, plugin_text, "plain", "plugin", lineterm="", n=1)
+        )[:40]
+    findings = findings_of(runs["plugin"][first].stdout, src) if "plugin" in runs else []
+    return InstructionCounts(
+        target=target.name,
+        installed_version=version,
+        sqlalchemy=installed_version(venv, "SQLAlchemy"),
+        paths=list(target.paths),
+        source_files=files,
+        source_lines=lines,
+        counts={mode: {v: runs[v][mode].instructions for v in runs} for mode in modes},
+        outputs_agree=not difference,
+        output_difference=difference,
+        findings_by_code=dict(sorted(Counter(f.code for f in findings).items())),
+    )
+
+
+def print_counts(result: InstructionCounts, env: dict[str, str], args: argparse.Namespace) -> None:
+    plugin_form = "compiled wheel" if args.compiled else "sources"
+    print(
+        f"{result.target} {result.installed_version}: {', '.join(result.paths)} "
+        f"({result.source_files} files, {result.source_lines} lines); mypy {env['mypy']}, "
+        f"SQLAlchemy {result.sqlalchemy}, plugin {plugin_form}, {env['mypy_session_commit']}"
+    )
+    for mode, counts in result.counts.items():
+        if len(counts) < len(VARIANTS):
+            (variant, count), = counts.items()
+            print(f"{result.target}: instructions, one {mode} run: {variant} {count:,}")
+            continue
+        plain, plugin = counts["plain"], counts["plugin"]
+        print(f"{result.target}: instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
+        print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
+    codes = ", ".join(f"{c} {n}" for c, n in result.findings_by_code.items()) or "none"
+    print(f"  plugin findings: {codes}")
+    if len(args.variants) < len(VARIANTS):
+        print("  plain vs plugin output: not compared (one variant counted)")
+    elif result.outputs_agree:
+        print("  plain vs plugin output: identical apart from the plugin's lines")
+    else:
+        print("  DIFFERENCE: plain and plugin outputs differ in more than the plugin's lines")
+        for line in result.output_difference:
+            print(f"    {line}")
 
 
 def measure(target: Target, args: argparse.Namespace) -> TargetResult:
@@ -810,8 +904,15 @@ def print_table(results: list[TargetResult]) -> None:
             print(f"{r.target}: {note}")
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """Bad input: one line naming the problem, exit status 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         description="Run mypy-session over public SQLAlchemy code from PyPI.",
     )
     parser.add_argument("--target", choices=[*TARGETS, "all"], default="all")
@@ -834,7 +935,40 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="instead of timing, count the instructions of one cold and one warm run per variant (valgrind)",
+        help="instead of timing, count the instructions of one cold (and one warm) run per variant (valgrind)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["cold", "warm", "both"],
+        default="both",
+        help="with --instructions: which runs to count (both: a cold run, then a warm one on its cache)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="with --instructions: valgrind processes at once (1: the variants one after the other)",
+    )
+    parser.add_argument(
+        "--callgrind-out",
+        type=Path,
+        help="with --instructions: keep callgrind's profiles in this directory "
+        "(callgrind.<target>.<mode>.<variant>, for callgrind_annotate)",
+    )
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="measure the mypyc-compiled wheel built from this checkout (default: the sources)",
+    )
+    parser.add_argument(
+        "--variants",
+        default="plain,plugin",
+        help="with --instructions: count only these (plain,plugin; e.g. plugin after a change)",
+    )
+    parser.add_argument(
+        "--paths",
+        help="check only these paths of the target, comma-separated, relative to the "
+        "package's parent (e.g. prefect/server/models,prefect/server/api)",
     )
     parser.add_argument(
         "--plugin-root",
@@ -851,33 +985,99 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    variants = {v.strip() for v in args.variants.split(",") if v.strip()}
+    if not variants or not variants <= set(VARIANTS):
+        parser.error("--variants: plain, plugin or plain,plugin")
+    args.variants = tuple(v for v in VARIANTS if v in variants)
+    if args.compiled and args.plugin_root != REPO_ROOT:
+        parser.error("--compiled builds the wheel from this checkout: leave out --plugin-root")
+    if not args.instructions:
+        given = [
+            option
+            for option, value in [
+                ("--callgrind-out", args.callgrind_out),
+                ("--jobs", args.jobs != 1),
+                ("--mode", args.mode != "both"),
+                ("--variants", args.variants != VARIANTS),
+            ]
+            if value
+        ]
+        if given:
+            parser.error(f"{', '.join(given)} only with --instructions")
+    if args.callgrind_out is not None:
+        if not args.callgrind_out.is_dir():
+            parser.error(f"--callgrind-out: {args.callgrind_out} is not a directory")
+        args.callgrind_out = args.callgrind_out.resolve()
+    if not (args.plugin_root / "mypy_session").is_dir():
+        parser.error(f"--plugin-root: no mypy_session package in {args.plugin_root}")
+    if args.paths is not None:
+        paths = tuple(p.strip().strip("/") for p in args.paths.split(",") if p.strip())
+        if not paths:
+            parser.error("--paths: no path given")
+        if args.target == "all":
+            parser.error("--paths needs one --target")
+        package = TARGETS[args.target].package
+        outside = [p for p in paths if p.split("/")[0] != package or ".." in p.split("/")]
+        if outside:
+            parser.error(f"--paths: not inside the package {package!r}: {', '.join(outside)}")
+        args.paths = paths
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     names = list(TARGETS) if args.target == "all" else [args.target]
+    targets = [TARGETS[name] for name in names]
+    if args.paths is not None:
+        targets = [dataclasses.replace(targets[0], paths=args.paths)]
+    if args.instructions and (missing := need_valgrind()) is not None:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    if args.compiled:
+        try:
+            args.plugin_root = build_compiled(args.workdir / "compiled", log)
+        except MypyFailed as exc:
+            print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+            log(str(exc))
+            return 2
     env = environment(args.plugin_root)
+    if args.compiled:
+        env["mypy_session_commit"] = "compiled wheel built from " + env["mypy_session_commit"].split(
+            "(checkout at ", 1
+        )[-1].rstrip(")")
     args.results.mkdir(parents=True, exist_ok=True)
     results: list[TargetResult] = []
     if args.instructions:
-        for name in names:
-            for mode, counts in count_instructions(TARGETS[name], args).items():
-                plain, plugin = counts["plain"], counts["plugin"]
-                print(f"{name}: instructions, one {mode} run each: plain {plain:,}, plugin {plugin:,}")
-                print(f"  plugin/plain ({mode}): {plugin / plain:.4f}")
-        return 0
-    for name in names:  # one target at a time, one mypy process at a time
+        agree = True
+        for target in targets:  # one target at a time
+            try:
+                counted = count_instructions(target, args)
+            except (SetupFailed, subprocess.CalledProcessError) as exc:
+                print(f"error: [{target.name}] set-up failed: {str(exc).splitlines()[0]}", file=sys.stderr)
+                return 2
+            except MypyFailed as exc:
+                print(f"error: [{target.name}] {str(exc).splitlines()[0]}", file=sys.stderr)
+                log(str(exc))
+                return 2
+            print_counts(counted, env, args)
+            agree = agree and counted.outputs_agree
+        return 0 if agree else 1
+    for target in targets:  # one target at a time, one mypy process at a time
+        name = target.name
         try:
-            result = measure(TARGETS[name], args)
+            result = measure(target, args)
         except (SetupFailed, subprocess.CalledProcessError) as exc:
             log(f"[{name}] set-up failed: {exc}")
             return 2
         results.append(result)
         data = {"environment": env, "rounds": args.rounds, **asdict(result)}
-        json_path = args.results / f"realcode-{name}.json"
+        # A subset (--paths) does not overwrite the results of the whole target.
+        stem = f"realcode-{name}" + ("-paths" if args.paths is not None else "")
+        json_path = args.results / f"{stem}.json"
         json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        md_path = args.results / f"realcode-{name}.md"
+        md_path = args.results / f"{stem}.md"
         md_path.write_text(markdown(result, env, args.rounds) + "\n", encoding="utf-8")
         log(f"[{name}] wrote {json_path} and {md_path}")
     print()

@@ -121,6 +121,18 @@ def any_receiver_call(expr: Expression, types: dict[Expression, Type] | None) ->
     return callee.name if _declared_any(receiver) else None
 
 
+def calls_on_any(types: dict[Expression, Type]) -> list[tuple[CallExpr, str]]:
+    """Every call on an `Any` receiver in a module's type map (what mypy checked), with
+    the method's name: one pass over the map, compiled (the map holds every expression)."""
+    found: list[tuple[CallExpr, str]] = []
+    for expr in types:
+        if isinstance(expr, CallExpr):
+            method = any_receiver_call(expr, types)
+            if method is not None:
+                found.append((expr, method))
+    return found
+
+
 def _declared_any(expr: Expression) -> bool:
     """Without the type map: a variable declared `Any` or unannotated, or an attribute
     of one (`ti.task.dag`: an attribute of `Any` is `Any`)."""

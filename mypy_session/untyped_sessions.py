@@ -32,7 +32,11 @@ For each function (and method, nested function) with a session parameter:
   `checks/borrowed_commit.py` (the same decision, the same exemptions as for a typed one);
 - session code that mypy found unreachable (a statement naming a session parameter, or
   calling a function that takes a session): a `not_analysed` fact.
-A function with no session parameter costs one pass over its arguments.
+A function with no session parameter costs one pass over its arguments. Nothing is walked
+in a module whose errors mypy silences (library code: the hooks skip it too), and where
+neither the audit's recorder nor the opt-in `session-not-analysed` code wants the facts,
+only functions with a session parameter not typed as a session are walked (the cost of
+this walk: benchmarks/results/overhead-compiled.md).
 """
 
 from __future__ import annotations
@@ -64,8 +68,9 @@ from mypy_session.checks.borrowed_commit import (
     is_borrowed,
     report_borrowed_commit,
 )
-from mypy_session.any_receivers import AnyCall, any_receiver_call, scope_stack
+from mypy_session.any_receivers import AnyCall, any_receiver_call, calls_on_any, scope_stack
 from mypy_session.checks.not_analysed import report_not_analysed
+from mypy_session.errorcodes import SESSION_NOT_ANALYSED
 from mypy_session.compat import top_level_function
 from mypy_session.held import own_session_params
 from mypy_session.knowledge import Knowledge
@@ -132,21 +137,29 @@ def check_module(
         _reported.pop(file.path, None)
         if _reported:
             _restore(file)
-    walk = _ModuleWalk(knowledge, file, receivers)
-    for definition in _definitions(file.defs):
-        walk.function(definition, dynamic=False, copied=False, outer=())
     failures = _failed.pop(file.path, {})
-    if not walk.functions and not failures:
-        return set()
+    # Where nothing can be reported (library code, modules whose errors mypy silences,
+    # as the hooks skip them), nothing is walked. The facts of `not_analysed` are wanted
+    # only by the audit's recorder and by the opt-in error code; without them only the
+    # functions with a session parameter not typed as a session are walked (the calls
+    # on `Any` receivers are found from the module's type map, `_any_calls`).
     checker = reporting_checker(file)
     if checker is None:
+        return set()
+    recorder = knowledge.reporter.recorder
+    facts = recorder is not None or checker.errors.is_error_code_enabled(SESSION_NOT_ANALYSED)
+    walk = _ModuleWalk(knowledge, file, receivers, facts)
+    for definition in _definitions(file.defs):
+        walk.function(definition, dynamic=False, copied=False, outer=())
+    wanted = receivers is not None and bool(walk.holders)
+    if not walk.functions and not (failures and facts) and not wanted:
         return set()
     errors = checker.errors
     before = len(errors.error_info_map.get(file.path, ()))
     walk.report(checker, checker.tree is file)
-    for function, line in failures.items():
-        walk.found.append(NotAnalysed(file.path, function, line, FAILED))
-    recorder = knowledge.reporter.recorder
+    if facts:
+        for function, line in failures.items():
+            walk.found.append(NotAnalysed(file.path, function, line, FAILED))
     for fact in walk.found:
         if recorder is not None:
             recorder.not_analysed.append(fact)
@@ -247,15 +260,16 @@ class _ModuleWalk:
     needed (most modules have nothing, and need none)."""
 
     def __init__(
-        self, knowledge: Knowledge, file: MypyFile, receivers: AnyReceivers | None
+        self, knowledge: Knowledge, file: MypyFile, receivers: AnyReceivers | None, facts: bool
     ) -> None:
         self.knowledge = knowledge
         self.file = file
         self.path = file.path
         self.receivers = receivers
+        self.facts = facts  # `not_analysed` facts wanted (else only untyped sessions)
         self.calls: list[AnyCall] = []  # calls on `Any` receivers (`any_receivers`)
-        # Every function with a session parameter (`functions` may be fewer: those the
-        # walk of statements needs), and the functions without one.
+        # Every function with a session parameter (`functions`, those the walk of
+        # statements needs, may be fewer), and the functions without one.
         self.holders: list[_Function] = []
         self.others: list[FuncItem] = []
         self.depends_on: set[str] = set()  # modules whose classes decided those calls
@@ -288,8 +302,9 @@ class _ModuleWalk:
                 if session_kind(_declared(definition, var), config) is None
             }
             entry = _Function(definition, name, params, untyped, copied, dynamic, outer)
-            self.functions.append(entry)
             self.holders.append(entry)
+            if untyped or self.facts:
+                self.functions.append(entry)
         else:
             self.others.append(definition)
         for nested in _nested(definition.body.body):
@@ -305,7 +320,8 @@ class _ModuleWalk:
         for entry in self.functions:
             func = entry.func
             if entry.dynamic and not checks_untyped:
-                self.found.append(NotAnalysed(self.path, entry.name, func.line, UNTYPED))
+                if self.facts:
+                    self.found.append(NotAnalysed(self.path, entry.name, func.line, UNTYPED))
                 continue
             # mypy checks the per-value copies of a value-restricted generic function,
             # never the original: its expressions are in no type map.
@@ -334,13 +350,7 @@ class _ModuleWalk:
         if not holders:
             return []
         found: dict[tuple[int, int], AnyCall] = {}
-        for expr in types:
-            if expr.__class__ is not CallExpr:
-                continue
-            method = any_receiver_call(expr, types)
-            if method is None:
-                continue
-            assert isinstance(expr, CallExpr)
+        for expr, method in calls_on_any(types):
             entry = self._holder_of(expr, holders)
             if entry is not None:
                 stack = scope_stack(self.file, entry.outer, entry.func)
@@ -368,6 +378,8 @@ class _ModuleWalk:
     def _unknown(self, found: AnyCall) -> None:
         """A call on an `Any` receiver whose callee may or may not take a session: one
         fact per function (its first such call)."""
+        if not self.facts:
+            return
         if any(f.reason == ANY_RECEIVER and f.function == found.function for f in self.found):
             return
         call = found.call
@@ -405,7 +417,7 @@ class _ModuleWalk:
                 continue
             if not reach.checked(stmt, exprs):
                 dead = True
-                if not skipped and (
+                if not skipped and self.facts and (
                     uses(exprs, sessions) or calls_session_service(exprs, self.knowledge.config)
                 ):
                     skipped = True
