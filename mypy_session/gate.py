@@ -339,7 +339,7 @@ def _safely(
 ) -> Type:
     """Run a hook's work outside library code; code the plugin cannot understand is
     skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
-    untyped_sessions.seen(cast(TypeChecker, ctx.api))
+    untyped_sessions.seen(cast(TypeChecker, ctx.api), knowledge.daemon)
     if not _skipped(ctx):
         try:
             tree = cast(TypeChecker, ctx.api).tree

@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from typing import Final
 
 from mypy.checker import TypeChecker
-from mypy.errors import ErrorInfo
 from mypy.nodes import (
     CallExpr,
     Decorator,
@@ -58,6 +56,7 @@ from mypy.nodes import (
 )
 from mypy.types import Type
 
+from mypy_session import kept_findings
 from mypy_session.checks.borrowed_commit import (
     has_value_restricted_typevars,
     is_borrowed,
@@ -81,30 +80,29 @@ from mypy_session.not_analysed import (
 from mypy_session.scopes import functions_in, own_expressions, walk_statements
 from mypy_session.vocabulary import session_kind
 
-# The fine-grained target the walk's findings are filed under under dmypy (see `keep`).
-_TARGET: Final = "<mypy-session walk>"
-
 # The checker of the module the hooks last saw (any module: they share mypy's `Errors`),
 # and the functions whose hooks failed, by path.
 _last: list[TypeChecker] = []
 _failed: dict[str, dict[str, int]] = {}
-# Under dmypy: what the walk reported, by path (see `_restore`).
-_reported: dict[str, list[ErrorInfo]] = {}
 
 
 def forget() -> None:
-    """A new build: drop the last build's checker, failures and findings."""
+    """A new build: drop the last build's checker, failures and kept findings."""
     _last.clear()
     _failed.clear()
-    _reported.clear()
+    kept_findings.forget()
 
 
-def seen(checker: TypeChecker) -> None:
-    """A hook fired in the module `checker` checks (library modules included)."""
+def seen(checker: TypeChecker, daemon: bool = False) -> None:
+    """A hook fired in the module `checker` checks (library modules included); under
+    dmypy, the first of a new update step puts back the findings kept from earlier walks
+    (`kept_findings`)."""
     if _last:
         _last[0] = checker
     else:
         _last.append(checker)
+    if daemon:
+        kept_findings.step(checker)
 
 
 def failed(checker: TypeChecker) -> None:
@@ -119,9 +117,12 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
     if file.is_stub:
         return
     if knowledge.daemon:
-        _reported.pop(file.path, None)
-        if _reported:
-            _restore(file)
+        # Findings of the other modules' walks go back into the table where an update
+        # dropped them; this module's are decided anew.
+        kept = checker_for(file)
+        if kept is not None:
+            kept_findings.step(kept)
+        kept_findings.renew(file, kept)
     walk = _ModuleWalk(knowledge, file.path)
     for definition in _definitions(file.defs):
         walk.function(definition, dynamic=False, copied=False)
@@ -142,41 +143,7 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
-        keep(file, errors.error_info_map.get(file.path, [])[before:])
-
-
-def keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
-    """Under dmypy, keep what the walk reported in `file` for the later updates.
-
-    The walk runs only where mypy finishes a module: in a build, and in an update for
-    the changed modules alone. An update starts by dropping every error, then checks the
-    changed modules and again every target that had errors, to report them anew; for the
-    other modules the walk does not run again, and its findings would be lost. So they
-    are filed under a target of their own, which no update checks again or clears
-    (dmypy logs "Can't find matching target" for it and moves on), and `_restore` puts
-    them back at the start of every update. A changed module is walked anew."""
-    if not reported:
-        return
-    target = f"{file.fullname}.{_TARGET}"
-    for info in reported:
-        info.target = target
-    # Added to: the notes of `checks/unresolved_settings` are kept the same way.
-    _reported.setdefault(file.path, []).extend(reported)
-
-
-def _restore(file: MypyFile) -> None:
-    """Put back the findings of the other modules' walks that mypy dropped (a dmypy
-    update has started: the walk runs for `file`, which changed)."""
-    checker = checker_for(file)
-    if checker is None:
-        return
-    table = checker.errors.error_info_map
-    for path, infos in _reported.items():
-        if path == file.path:
-            continue
-        present = table.setdefault(path, [])
-        missing = [info for info in infos if not any(info is other for other in present)]
-        present.extend(missing)
+        kept_findings.keep(file, errors.error_info_map.get(file.path, [])[before:])
 
 
 def reporting_checker(file: MypyFile) -> TypeChecker | None:
