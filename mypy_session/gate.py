@@ -29,6 +29,7 @@ from mypy_session import (
     escaping_objects,
     fullnames,
     held,
+    kept_findings,
     nested_functions,
     scopes,
     untyped_sessions,
@@ -122,6 +123,7 @@ class Gate:
         if knowledge.fact_deps is not None:
             # mypy asks for hooks outside any hook: no target to record dependencies for.
             knowledge.fact_deps.checker = None
+            kept_findings.touch()  # dmypy: kept findings back where mypy dropped them
         marker = fullnames.MARKERS.get(fullname)
         if marker is not None:
             return functools.partial(_on_marker, marker=marker, knowledge=knowledge)

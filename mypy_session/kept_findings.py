@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Final
 
 from mypy.checker import TypeChecker
-from mypy.errors import ErrorInfo
+from mypy.errors import ErrorInfo, Errors
 from mypy.nodes import MypyFile
 
 # The target of findings that no update should check again (mypy logs "Can't find
@@ -53,6 +53,8 @@ _targets: dict[str, str] = {}
 # seen (a new one: a new step of an update).
 _table: list[dict[str, list[ErrorInfo]]] = []
 _steps: list[int] = [0]
+# mypy's errors and modules, shared by the checkers of a build.
+_build: list[tuple[Errors, dict[str, MypyFile]]] = []
 
 
 def forget() -> None:
@@ -60,6 +62,7 @@ def forget() -> None:
     _kept.clear()
     _targets.clear()
     _table.clear()
+    _build.clear()
     _steps[0] = 0
 
 
@@ -81,21 +84,35 @@ def keep(file: MypyFile, reported: list[ErrorInfo], target: str | None = None) -
 
 
 def step(checker: TypeChecker) -> int:
+    """A hook runs (or the end-of-module callback): `touch`, with mypy's errors and
+    modules known from `checker` (the same for every checker of a build)."""
+    if not _build:
+        _build.append((checker.errors, checker.modules))
+    return touch()
+
+
+def touch() -> int:
     """The number of the error table mypy now reports into; the first time a table is
     seen, the kept findings are put back into it, and those filed under the target being
-    checked (mypy removed them to check it again)."""
-    table = checker.errors.error_info_map
+    checked (mypy removed them to check it again). Also asked where mypy asks the plugin
+    for a hook, under dmypy: with no checker at hand."""
+    if not _build:
+        return _steps[0]
+    errors, modules = _build[0]
+    table = errors.error_info_map
     if not (_table and _table[0] is table):
         _table[:] = [table]
         _steps[0] += 1
         if _kept:
-            _restore(checker, table)
-    elif _targets and checker.tscope.module is not None:
-        target = checker.tscope.current_target()
-        module = _targets.get(target)
-        kept = _kept.get(module) if module is not None else None
-        if kept is not None:
-            _put(table, kept.path, [info for info in kept.infos if info.target == target])
+            _restore(modules, table)
+    elif _targets:
+        scope = errors.scope
+        if scope is not None and scope.module is not None:
+            target = scope.current_target()
+            module = _targets.get(target)
+            kept = _kept.get(module) if module is not None else None
+            if kept is not None:
+                _put(table, kept.path, [info for info in kept.infos if info.target == target])
     return _steps[0]
 
 
@@ -120,8 +137,7 @@ def renew(file: MypyFile, checker: TypeChecker | None) -> None:
             present[:] = [info for info in present if not any(info is old for old in kept.infos)]
 
 
-def _restore(checker: TypeChecker, table: dict[str, list[ErrorInfo]]) -> None:
-    modules = checker.modules
+def _restore(modules: dict[str, MypyFile], table: dict[str, list[ErrorInfo]]) -> None:
     for module in list(_kept):
         current = modules.get(module)
         kept = _kept[module]

@@ -41,6 +41,7 @@ import gc
 from collections.abc import Iterator, Sequence
 
 from mypy.checker import TypeChecker
+from mypy.errors import ErrorInfo
 from mypy.nodes import (
     CallExpr,
     Decorator,
@@ -143,7 +144,7 @@ def check_module(file: MypyFile, knowledge: Knowledge) -> None:
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
-        kept_findings.keep(file, errors.error_info_map.get(file.path, [])[before:])
+        walk.keep(file, errors.error_info_map.get(file.path, [])[before:])
 
 
 def reporting_checker(file: MypyFile) -> TypeChecker | None:
@@ -244,6 +245,22 @@ class _ModuleWalk:
             reach = Reach(None if entry.copied else types, func.body.body)
             sessions = {id(var) for _, var in entry.params}
             self._function(checker, func, entry.name, sessions, entry.untyped, reach)
+
+    def keep(self, file: MypyFile, reported: list[ErrorInfo]) -> None:
+        """Under dmypy: keep the findings across updates, each filed under the function it
+        is in (mypy checks it again in every update, and the plugin's hooks there put them
+        back: `kept_findings`)."""
+        by_target: dict[str, list[ErrorInfo]] = {}
+        for info in reported:
+            target = ""
+            for entry in self.functions:
+                func = entry.func
+                if func.line <= info.line <= (func.end_line or func.line):
+                    target = entry.name
+                    break
+            by_target.setdefault(target, []).append(info)
+        for target, infos in by_target.items():
+            kept_findings.keep(file, infos, target or None)
 
     def _function(
         self,
