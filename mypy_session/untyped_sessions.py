@@ -52,9 +52,12 @@ from mypy.nodes import (
     MypyFile,
     NameExpr,
     OverloadedFuncDef,
+    RefExpr,
     Statement,
+    TypeInfo,
     Var,
 )
+from mypy.server.subexpr import get_subexpressions
 from mypy.types import Type
 
 from mypy_session import kept_findings
@@ -178,7 +181,7 @@ def checker_for(file: MypyFile) -> TypeChecker | None:
 class _Function:
     """A function with a session parameter, as the walk found it."""
 
-    __slots__ = ("func", "name", "params", "untyped", "copied", "dynamic")
+    __slots__ = ("func", "name", "params", "untyped", "copied", "dynamic", "top")
 
     def __init__(
         self,
@@ -188,8 +191,10 @@ class _Function:
         untyped: set[int],
         copied: bool,
         dynamic: bool,
+        top: FuncItem,
     ) -> None:
         self.func = func
+        self.top = top  # the top-level function it is in (itself, if it is one)
         self.name = name  # the top-level function's fullname
         self.params = params
         self.untyped = untyped  # id() of the session parameters not typed as sessions
@@ -209,7 +214,13 @@ class _ModuleWalk:
         self.found: list[NotAnalysed] = []
 
     def function(
-        self, definition: FuncItem, *, dynamic: bool, copied: bool, top: str | None = None
+        self,
+        definition: FuncItem,
+        *,
+        dynamic: bool,
+        copied: bool,
+        top: str | None = None,
+        outer: FuncItem | None = None,
     ) -> None:
         """`dynamic`: it, or a function it is nested in, is untyped (mypy skips it unless
         `check_untyped_defs`); `top`: the fullname of the top-level function a nested one
@@ -226,9 +237,11 @@ class _ModuleWalk:
                 for _, var in params
                 if session_kind(_declared(definition, var), config) is None
             }
-            self.functions.append(_Function(definition, name, params, untyped, copied, dynamic))
+            self.functions.append(
+                _Function(definition, name, params, untyped, copied, dynamic, outer or definition)
+            )
         for nested in _nested(definition.body.body):
-            self.function(nested, dynamic=dynamic, copied=copied, top=name)
+            self.function(nested, dynamic=dynamic, copied=copied, top=name, outer=outer or definition)
 
     def report(self, checker: TypeChecker, own: bool) -> None:
         """Report with `checker` (`own`: the module's own checker, whose type map says what
@@ -247,20 +260,23 @@ class _ModuleWalk:
             self._function(checker, func, entry.name, sessions, entry.untyped, reach)
 
     def keep(self, file: MypyFile, reported: list[ErrorInfo]) -> None:
-        """Under dmypy: keep the findings across updates, each filed under the function it
-        is in (mypy checks it again in every update, and the plugin's hooks there put them
-        back: `kept_findings`)."""
-        by_target: dict[str, list[ErrorInfo]] = {}
+        """Under dmypy: keep the findings across updates (`kept_findings`). A finding in a
+        function that calls something mypy resolves is filed under the function: mypy
+        checks it again in every update, and asks the plugin for a hook at that call,
+        which puts the finding back. In a function with no such call (its only calls are
+        on `Any` values) nothing would put it back once mypy removed it to check the
+        function again: it is filed under a target no update checks."""
+        by_target: dict[str | None, list[ErrorInfo]] = {}
         for info in reported:
-            target = ""
+            target = None
             for entry in self.functions:
                 func = entry.func
                 if func.line <= info.line <= (func.end_line or func.line):
-                    target = entry.name
+                    target = entry.name if _calls_a_definition(entry.top) else None
                     break
             by_target.setdefault(target, []).append(info)
         for target, infos in by_target.items():
-            kept_findings.keep(file, infos, target or None)
+            kept_findings.keep(file, infos, target)
 
     def _function(
         self,
@@ -339,6 +355,19 @@ def _nested(body: Sequence[Statement]) -> Iterator[FuncItem]:
         elif isinstance(stmt, OverloadedFuncDef) and stmt.impl is not None:
             impl = stmt.impl
             yield impl.func if isinstance(impl, Decorator) else impl
+
+
+def _calls_a_definition(func: FuncItem) -> bool:
+    """Does `func` (or a function nested in it) call a function or class by a name mypy
+    resolves (`str(x)`, `helper()`, `Lot(...)`)? Where mypy checks such a call it asks
+    the plugin for a hook."""
+    for stmt, _ in walk_statements(func.body.body, into_functions=True):
+        for expr in own_expressions(stmt):
+            for sub in (expr, *get_subexpressions(expr)):
+                if isinstance(sub, CallExpr) and isinstance(sub.callee, RefExpr):
+                    if isinstance(sub.callee.node, (FuncDef, Decorator, OverloadedFuncDef, TypeInfo)):
+                        return True
+    return False
 
 
 def _declared(func: FuncItem, var: Var) -> Type | None:

@@ -597,6 +597,22 @@ _ADDITIVE = ("session_types", "scope_factories")
 # project, shared by the cases that bring the same text: renamed into the case's package
 # (`yc_<case>.fastapi.Depends`) it would be another program, whose findings differ.
 _STAND_INS = frozenset(("fastapi", "starlette"))
+_ABSENT = "stand_ins"  # the group key's section for the stand-ins a case must not see
+
+
+def _imported_tops(texts: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for text in texts:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue  # reported by `_rewrite_imports`
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
 
 
 def _package_name(case: str, taken: set[str]) -> str:
@@ -680,7 +696,11 @@ def convert_case(raw: dict, source: str, taken: set[str]) -> Case:
         sources[entry["path"]] = entry.get("content") or ""
     modules = {path: _module_name(path) for path in sources}
     stand_ins = {path: sources.pop(path) for path, name in modules.items() if name.split(".")[0] in _STAND_INS}
-    tops = {name.split(".")[0] for name in modules.values()} - _STAND_INS
+    brought = {name.split(".")[0] for name in modules.values()}
+    # A case that imports a framework it does not bring (FastAPI not installed) must not
+    # see another case's stand-in: a project of its own.
+    absent = sorted((_imported_tops(sources.values()) & _STAND_INS) - brought)
+    tops = brought - _STAND_INS
     package = _package_name(raw["case"], taken)
     files = {f"{package}/__init__.py": ""}
     for path, text in sources.items():
@@ -726,6 +746,8 @@ def convert_case(raw: dict, source: str, taken: set[str]) -> Case:
         else:
             for key, value in items.items():
                 global_settings.append((section, key, value))
+    if absent:
+        global_settings.append((_ABSENT, "absent", ", ".join(absent)))
     return Case(
         raw["case"], source, package, files, per_module, mergeable, tuple(sorted(global_settings)), stand_ins
     )
@@ -789,6 +811,8 @@ def write_yaml_project(dest: Path, settings: GroupKey, cases: list[Case]) -> Pro
     for section, key, value in settings:
         if section == "mypy_session":
             plugin[key] = [value]
+        elif section == _ABSENT:
+            continue
         else:
             sections.setdefault(section, {})[key] = value
     if plugin:
