@@ -72,7 +72,7 @@ from mypy_session import errorcodes
 from mypy_session.conditional_openers import always_exits, blocks_of
 from mypy_session.knowledge import Knowledge
 from mypy_session.scopes import own_expressions, walk_statements
-from mypy_session.untyped_sessions import keep
+from mypy_session.kept_findings import current, keep
 from mypy_session.vocabulary import is_mapped_class, is_mapped_instance, render
 
 _DETACH: Final = frozenset(("expunge", "make_transient", "make_transient_to_detached"))
@@ -90,18 +90,22 @@ _CONTAINER_WORDS: Final = {ListExpr: "list", SetExpr: "set", TupleExpr: "tuple"}
 class ClosedScope:
     """A `with <opener>(...) as x:` a function opened while it held no session."""
 
-    __slots__ = ("path", "func", "stmt", "opener", "function")
+    __slots__ = ("path", "func", "stmt", "opener", "function", "target")
 
-    def __init__(self, path: str, func: FuncItem, stmt: WithStmt, opener: str, function: str) -> None:
+    def __init__(
+        self, path: str, func: FuncItem, stmt: WithStmt, opener: str, function: str, target: str
+    ) -> None:
         self.path = path
         self.func = func
         self.stmt = stmt
         self.opener = opener  # how the opener call reads: "session_scope()"
         self.function = function  # the top-level function's fullname, for the baseline
+        self.target = target  # mypy's fine-grained target the opener call is checked in
 
 
-# Scopes seen by the hooks, by path, until mypy has checked their module.
-_pending: dict[str, dict[int, ClosedScope]] = {}
+# Scopes seen by the hooks, by path, until mypy has checked their module; under dmypy,
+# with the number of the update step they were seen in (`kept_findings.step`).
+_pending: dict[str, tuple[int, dict[int, ClosedScope]]] = {}
 
 
 def forget() -> None:
@@ -110,31 +114,40 @@ def forget() -> None:
 
 def remember(scope: ClosedScope) -> None:
     """The hook at the opener call: check this scope once the module is checked (a
-    function that mypy defers is seen twice: kept once)."""
-    _pending.setdefault(scope.path, {})[id(scope.stmt)] = scope
+    function that mypy defers is seen twice: kept once). Under dmypy a function is also
+    checked alone, because it had errors (no end of its module follows): what such a check
+    remembers is dropped by the next step of the update (`kept_findings.current`)."""
+    step = current()
+    seen = _pending.get(scope.path)
+    if seen is None or seen[0] != step:
+        seen = _pending[scope.path] = (step, {})
+    seen[1][id(scope.stmt)] = scope
 
 
 def check_module(file: MypyFile, checker: TypeChecker | None, knowledge: Knowledge) -> None:
-    """mypy has checked `file`: report what escapes the scopes its hooks remembered."""
-    scopes = _pending.pop(file.path, None)
-    if not scopes or checker is None or checker.tree is not file:
+    """mypy has checked `file`: report what escapes the scopes its hooks remembered (in
+    this step of a dmypy update)."""
+    pending = _pending.pop(file.path, None)
+    if pending is None or pending[0] != current() or checker is None or checker.tree is not file:
         return  # without the module's own checker there is no type map to read
     types = checker._type_maps[0]
     errors = checker.errors
-    before = len(errors.error_info_map.get(file.path, ()))
     reported: set[int] = set()
-    for scope in scopes.values():
+    for scope in pending[1].values():
         for context, message in _escapes(scope, types):
             if id(context) in reported:
                 continue
             reported.add(id(context))
+            before = len(errors.error_info_map.get(file.path, ()))
             knowledge.reporter.fail(
                 checker, message, context, errorcodes.SESSION_DETACHED_RETURN,
                 function=scope.function, path=file.path,
             )
-    if knowledge.daemon:
-        # Kept across dmypy updates as the end-of-module walk's own findings are.
-        keep(file, errors.error_info_map.get(file.path, [])[before:])
+            if knowledge.daemon:
+                # Kept across dmypy updates, filed under the function the opener is in:
+                # mypy checks it again in every update, and the opener's hook puts the
+                # kept findings back (`kept_findings`).
+                keep(file, errors.error_info_map.get(file.path, [])[before:], scope.target)
 
 
 # -- one scope ---------------------------------------------------------------------------

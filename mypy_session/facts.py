@@ -335,7 +335,9 @@ def _closed_scope(
         return None
     for block in scopes_of(function).withs:
         if any(item.expr is call for item in block.items):
-            return ClosedScope(api.path, function, block.stmt, opener, function_name(api))
+            return ClosedScope(
+                api.path, function, block.stmt, opener, function_name(api), api.tscope.current_target()
+            )
     return None
 
 

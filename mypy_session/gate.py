@@ -29,6 +29,7 @@ from mypy_session import (
     escaping_objects,
     fullnames,
     held,
+    kept_findings,
     nested_functions,
     scopes,
     untyped_sessions,
@@ -135,6 +136,7 @@ class Gate:
         if knowledge.fact_deps is not None:
             # mypy asks for hooks outside any hook: no target to record dependencies for.
             knowledge.fact_deps.checker = None
+            kept_findings.touch()  # dmypy: kept findings back where mypy dropped them
         marker = fullnames.MARKERS.get(fullname)
         if marker is not None:
             return functools.partial(_on_marker, marker=marker, knowledge=knowledge)
@@ -364,7 +366,7 @@ def _safely(
 ) -> Type:
     """Run a hook's work outside library code; code the plugin cannot understand is
     skipped quietly, never an INTERNAL ERROR (set MYPY_SESSION_DEBUG to see why)."""
-    untyped_sessions.seen(cast(TypeChecker, ctx.api))
+    untyped_sessions.seen(cast(TypeChecker, ctx.api), knowledge.daemon)
     if not _skipped(ctx):
         try:
             tree = cast(TypeChecker, ctx.api).tree

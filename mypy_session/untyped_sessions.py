@@ -57,12 +57,15 @@ from mypy.nodes import (
     MypyFile,
     NameExpr,
     OverloadedFuncDef,
+    RefExpr,
     Statement,
     TypeInfo,
     Var,
 )
+from mypy.server.subexpr import get_subexpressions
 from mypy.types import Type
 
+from mypy_session import kept_findings
 from mypy_session.checks.borrowed_commit import (
     has_value_restricted_typevars,
     is_borrowed,
@@ -92,30 +95,29 @@ from mypy_session.vocabulary import render, session_kind
 if TYPE_CHECKING:  # `any_receiver_calls` imports the call facts, which import this module
     from mypy_session.any_receiver_calls import AnyReceivers
 
-# The fine-grained target the walk's findings are filed under under dmypy (see `keep`).
-_TARGET: Final = "<mypy-session walk>"
-
 # The checker of the module the hooks last saw (any module: they share mypy's `Errors`),
 # and the functions whose hooks failed, by path.
 _last: list[TypeChecker] = []
 _failed: dict[str, dict[str, int]] = {}
-# Under dmypy: what the walk reported, by path (see `_restore`).
-_reported: dict[str, list[ErrorInfo]] = {}
 
 
 def forget() -> None:
-    """A new build: drop the last build's checker, failures and findings."""
+    """A new build: drop the last build's checker, failures and kept findings."""
     _last.clear()
     _failed.clear()
-    _reported.clear()
+    kept_findings.forget()
 
 
-def seen(checker: TypeChecker) -> None:
-    """A hook fired in the module `checker` checks (library modules included)."""
+def seen(checker: TypeChecker, daemon: bool = False) -> None:
+    """A hook fired in the module `checker` checks (library modules included); under
+    dmypy, the first of a new update step puts back the findings kept from earlier walks
+    (`kept_findings`)."""
     if _last:
         _last[0] = checker
     else:
         _last.append(checker)
+    if daemon:
+        kept_findings.step(checker)
 
 
 def failed(checker: TypeChecker) -> None:
@@ -134,9 +136,12 @@ def check_module(
     if file.is_stub:
         return set()
     if knowledge.daemon:
-        _reported.pop(file.path, None)
-        if _reported:
-            _restore(file)
+        # Findings of the other modules' walks go back into the table where an update
+        # dropped them; this module's are decided anew.
+        kept = checker_for(file)
+        if kept is not None:
+            kept_findings.step(kept)
+        kept_findings.renew(file, kept)
     failures = _failed.pop(file.path, {})
     # Where nothing can be reported (library code, modules whose errors mypy silences,
     # as the hooks skip them), nothing is walked. The facts of `not_analysed` are wanted
@@ -165,42 +170,8 @@ def check_module(
             recorder.not_analysed.append(fact)
         report_not_analysed(checker, fact, knowledge)
     if knowledge.daemon:
-        keep(file, errors.error_info_map.get(file.path, [])[before:])
+        walk.keep(file, errors.error_info_map.get(file.path, [])[before:])
     return walk.depends_on
-
-
-def keep(file: MypyFile, reported: list[ErrorInfo]) -> None:
-    """Under dmypy, keep what the walk reported in `file` for the later updates.
-
-    The walk runs only where mypy finishes a module: in a build, and in an update for
-    the changed modules alone. An update starts by dropping every error, then checks the
-    changed modules and again every target that had errors, to report them anew; for the
-    other modules the walk does not run again, and its findings would be lost. So they
-    are filed under a target of their own, which no update checks again or clears
-    (dmypy logs "Can't find matching target" for it and moves on), and `_restore` puts
-    them back at the start of every update. A changed module is walked anew."""
-    if not reported:
-        return
-    target = f"{file.fullname}.{_TARGET}"
-    for info in reported:
-        info.target = target
-    # Added to: the notes of `checks/unresolved_settings` are kept the same way.
-    _reported.setdefault(file.path, []).extend(reported)
-
-
-def _restore(file: MypyFile) -> None:
-    """Put back the findings of the other modules' walks that mypy dropped (a dmypy
-    update has started: the walk runs for `file`, which changed)."""
-    checker = checker_for(file)
-    if checker is None:
-        return
-    table = checker.errors.error_info_map
-    for path, infos in _reported.items():
-        if path == file.path:
-            continue
-        present = table.setdefault(path, [])
-        missing = [info for info in infos if not any(info is other for other in present)]
-        present.extend(missing)
 
 
 def reporting_checker(file: MypyFile) -> TypeChecker | None:
@@ -253,6 +224,11 @@ class _Function:
         self.copied = copied  # mypy checks copies of it (a value-restricted TypeVar)
         self.dynamic = dynamic  # untyped, or nested in an untyped function
         self.outer = outer  # the functions it is nested in, outermost first
+
+    @property
+    def top(self) -> FuncItem:
+        """The top-level function it is in (itself, if it is one)."""
+        return self.outer[0] if self.outer else self.func
 
 
 class _ModuleWalk:
@@ -391,6 +367,25 @@ class _ModuleWalk:
             )
         )
 
+    def keep(self, file: MypyFile, reported: list[ErrorInfo]) -> None:
+        """Under dmypy: keep the findings across updates (`kept_findings`). A finding in a
+        function that calls something mypy resolves is filed under the function: mypy
+        checks it again in every update, and asks the plugin for a hook at that call,
+        which puts the finding back. In a function with no such call (its only calls are
+        on `Any` values) nothing would put it back once mypy removed it to check the
+        function again: it is filed under a target no update checks."""
+        by_target: dict[str | None, list[ErrorInfo]] = {}
+        for info in reported:
+            target = None
+            for entry in self.holders:
+                func = entry.func
+                if func.line <= info.line <= (func.end_line or func.line):
+                    target = entry.name if _calls_a_definition(entry.top) else None
+                    break
+            by_target.setdefault(target, []).append(info)
+        for target, infos in by_target.items():
+            kept_findings.keep(file, infos, target)
+
     def _function(
         self,
         checker: TypeChecker,
@@ -481,6 +476,19 @@ def _nested(body: Sequence[Statement]) -> Iterator[FuncItem]:
         elif isinstance(stmt, OverloadedFuncDef) and stmt.impl is not None:
             impl = stmt.impl
             yield impl.func if isinstance(impl, Decorator) else impl
+
+
+def _calls_a_definition(func: FuncItem) -> bool:
+    """Does `func` (or a function nested in it) call a function or class by a name mypy
+    resolves (`str(x)`, `helper()`, `Lot(...)`)? Where mypy checks such a call it asks
+    the plugin for a hook."""
+    for stmt, _ in walk_statements(func.body.body, into_functions=True):
+        for expr in own_expressions(stmt):
+            for sub in (expr, *get_subexpressions(expr)):
+                if isinstance(sub, CallExpr) and isinstance(sub.callee, RefExpr):
+                    if isinstance(sub.callee.node, (FuncDef, Decorator, OverloadedFuncDef, TypeInfo)):
+                        return True
+    return False
 
 
 def _declared(func: FuncItem, var: Var) -> Type | None:

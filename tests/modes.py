@@ -579,6 +579,7 @@ class Case:
     per_module: dict[str, dict[str, str]]  # mypy section -> settings
     mergeable: dict[str, list[str]]  # [mypy_session] list settings that only add names
     global_settings: GroupKey  # settings that would affect other cases
+    stand_ins: dict[str, str] = field(default_factory=dict)  # top-level path -> text (see _STAND_INS)
 
 
 @dataclass
@@ -590,6 +591,28 @@ class YamlCorpus:
 # [mypy_session] settings that only add fully qualified names to a default list, so the
 # renamed names of one case cannot change another case.
 _ADDITIVE = ("session_types", "scope_factories")
+
+# Third-party packages the plugin knows by their module name (`ownership`: FastAPI's and
+# Starlette's `Depends`). A case's stand-in for one keeps its name, at the top of the
+# project, shared by the cases that bring the same text: renamed into the case's package
+# (`yc_<case>.fastapi.Depends`) it would be another program, whose findings differ.
+_STAND_INS = frozenset(("fastapi", "starlette"))
+_ABSENT = "stand_ins"  # the group key's section for the stand-ins a case must not see
+
+
+def _imported_tops(texts: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for text in texts:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue  # reported by `_rewrite_imports`
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
 
 
 def _package_name(case: str, taken: set[str]) -> str:
@@ -672,7 +695,12 @@ def convert_case(raw: dict, source: str, taken: set[str]) -> Case:
     for entry in raw.get("files") or []:
         sources[entry["path"]] = entry.get("content") or ""
     modules = {path: _module_name(path) for path in sources}
-    tops = {name.split(".")[0] for name in modules.values()}
+    stand_ins = {path: sources.pop(path) for path, name in modules.items() if name.split(".")[0] in _STAND_INS}
+    brought = {name.split(".")[0] for name in modules.values()}
+    # A case that imports a framework it does not bring (FastAPI not installed) must not
+    # see another case's stand-in: a project of its own.
+    absent = sorted((_imported_tops(sources.values()) & _STAND_INS) - brought)
+    tops = brought - _STAND_INS
     package = _package_name(raw["case"], taken)
     files = {f"{package}/__init__.py": ""}
     for path, text in sources.items():
@@ -718,7 +746,11 @@ def convert_case(raw: dict, source: str, taken: set[str]) -> Case:
         else:
             for key, value in items.items():
                 global_settings.append((section, key, value))
-    return Case(raw["case"], source, package, files, per_module, mergeable, tuple(sorted(global_settings)))
+    if absent:
+        global_settings.append((_ABSENT, "absent", ", ".join(absent)))
+    return Case(
+        raw["case"], source, package, files, per_module, mergeable, tuple(sorted(global_settings)), stand_ins
+    )
 
 
 def load_yaml_corpus() -> YamlCorpus:
@@ -733,10 +765,24 @@ def load_yaml_corpus() -> YamlCorpus:
             except Unsupported as exc:
                 skipped[source] = str(exc)
                 continue
-            groups.setdefault(case.global_settings, []).append(case)
+            group = groups.setdefault(case.global_settings, [])
+            clash = _stand_in_clash(case, group)
+            if clash:
+                skipped[source] = clash
+                continue
+            group.append(case)
     # The combined project first, then one project per set of non-combinable settings.
     groups = dict(sorted(groups.items(), key=lambda item: (item[0] != (), item[0])))
     return YamlCorpus(groups, skipped)
+
+
+def _stand_in_clash(case: Case, group: list[Case]) -> str:
+    """Why `case` cannot join `group`: another text for a stand-in the group shares."""
+    for other in group:
+        for path, text in case.stand_ins.items():
+            if other.stand_ins.get(path, text) != text:
+                return f"its {path!r} differs from that of {other.name!r}"
+    return ""
 
 
 def group_id(settings: GroupKey) -> str:
@@ -765,6 +811,8 @@ def write_yaml_project(dest: Path, settings: GroupKey, cases: list[Case]) -> Pro
     for section, key, value in settings:
         if section == "mypy_session":
             plugin[key] = [value]
+        elif section == _ABSENT:
+            continue
         else:
             sections.setdefault(section, {})[key] = value
     if plugin:
@@ -779,7 +827,7 @@ def write_yaml_project(dest: Path, settings: GroupKey, cases: list[Case]) -> Pro
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "mypy.ini").write_text(out.getvalue(), encoding="utf-8")
     for case in cases:
-        for path, text in case.files.items():
+        for path, text in [*case.stand_ins.items(), *case.files.items()]:
             file = dest / path
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")

@@ -33,8 +33,6 @@ EXTENSION_FLAGS = (
 SERVICES = "bakery/services/"
 
 # (what the user does, the file, an edit of it or None for "open")
-_DAEMON_GAP = "session-detached-return"
-
 STEPS: tuple[tuple[str, str, modes.Edit | None], ...] = (
     ("open a service", SERVICES + "production_service.py", None),
     ("open the untyped legacy module", "bakery/legacy.py", None),
@@ -98,10 +96,8 @@ def test_editor_daemon_sequence(tmp_path: Path) -> None:
                 edit.apply(project.root)
             editor = _editor_run(project, status, document)
             cold = project.mypy(f"cold {number}", tmp_path / f"cold-{number}")
-            # session-detached-return is left out: a module the daemon checked only as an
-            # import of an earlier document loses it (docs/known-problems.md).
-            mine = [f for f in editor.findings if f.path == document and f.code != _DAEMON_GAP]
-            expected = [f for f in cold.findings if f.path == document and f.code != _DAEMON_GAP]
+            mine = [f for f in editor.findings if f.path == document]
+            expected = [f for f in cold.findings if f.path == document]
             if edit is not None and (document not in last or expected == last[document]):
                 problems.append(f"step {number}: {what}: the edit changed no finding in {document}")
             last[document] = expected

@@ -101,6 +101,30 @@ def test_yaml_cases_are_in_the_corpus() -> None:
                 compile(text, path, "exec")
 
 
+def test_yaml_stand_ins_for_frameworks_keep_their_names(tmp_path: Path) -> None:
+    """A case's stand-in for FastAPI stays `fastapi` in the combined project (the plugin
+    knows `Depends` by its module name; renamed into the case's package, the combined
+    project reported two borrowed commits the cases do not), shared by the cases that
+    bring the same text; a different text keeps a case out of that project, and so does
+    importing FastAPI without bringing it."""
+    combined = YAML.groups[()]
+    users = [case for case in combined if "fastapi/__init__.py" in case.stand_ins]
+    assert len(users) >= 3, [case.name for case in users]
+    for case in users:
+        main = case.files[f"{case.package}/main.py"]
+        assert "from fastapi import Depends" in main
+        assert f"{case.package}/fastapi/__init__.py" not in case.files
+    raw = {"case": "other_fastapi", "main": "from fastapi import Depends\n",
+           "files": [{"path": "fastapi/__init__.py", "content": "Depends = None\n"}]}
+    other = modes.convert_case(raw, "x.yml::other_fastapi", set())
+    assert "differs" in modes._stand_in_clash(other, combined)
+    # A case that imports FastAPI without bringing it (not installed) is kept apart.
+    alone = [key for key, cases in YAML.groups.items() if any(c.name == "fastapi_not_installed_depends_still_owns" for c in cases)]
+    assert alone and alone[0] != (), alone
+    project = modes.write_yaml_project(tmp_path / "p", (), combined)
+    assert (project.root / "fastapi" / "__init__.py").read_text(encoding="utf-8") == users[0].stand_ins["fastapi/__init__.py"]
+
+
 _DOCUMENTED = (
     "docs/known-problems.md: under dmypy, an edit of a marker stub reaches a caller only "
     "when the caller is re-checked for another reason (dmypy restart)"

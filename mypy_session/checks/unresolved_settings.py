@@ -5,7 +5,7 @@ A note, not an error: the entry changes no finding by itself, so the exit status
 what the code gives; the note says why findings may be missing. Reported through the
 module's own errors, it is replayed from mypy's cache with them, and a changed setting
 invalidates that cache (the settings are part of its key). Under dmypy the notes are kept
-as the end-of-module walk's findings are (`untyped_sessions.keep`).
+as the end-of-module walk's findings are (`kept_findings`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import os
 from mypy.nodes import Context, MypyFile
 
 from mypy_session import errorcodes
+from mypy_session.kept_findings import keep
 from mypy_session.knowledge import Knowledge
 from mypy_session.settings_resolution import SettingsResolution
-from mypy_session.untyped_sessions import keep, reporting_checker
+from mypy_session.untyped_sessions import reporting_checker
 
 
 def report_unresolved(file: MypyFile, settings: SettingsResolution, knowledge: Knowledge) -> None:
