@@ -155,9 +155,13 @@ class SessionPlugin(Plugin):
         of sessions it saw as `Any` (`untyped_sessions`). The modules returned are those
         whose classes decided a call on an `Any` receiver (`any_receivers`): mypy checks
         the module again when one of them changes."""
-        gate = self._gate_impl  # none yet: no hook has fired, nothing to report with
-        if gate is None and self.config.configured_names:
-            gate = self.gate()  # a configured entry may name nothing in this module
+        gate = self._gate_impl
+        if gate is None and not file.is_stub:
+            # No hook has fired yet (the modules checked so far call nothing the plugin
+            # hooks, and a warm cache checks no library module): the walk may still have
+            # something to report here (a call on an `Any` receiver, an untyped session's
+            # commit), and a configured entry may name nothing in this module.
+            gate = self.gate()
         depends_on: set[str] = set()
         if gate is not None:
             depends_on = gate.guarded(gate.module_checked, file) or set()

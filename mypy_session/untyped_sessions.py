@@ -308,6 +308,15 @@ class _ModuleWalk:
             self._function(checker, entry, sessions, reach, look, types)
         if self.receivers is not None and types is not None and self.holders:
             self.calls = self._any_calls(types, checks_untyped)
+        elif self.receivers is not None and types is None:
+            # No type map (no hook ran in this module): the functions with a typed session
+            # parameter that the walk above left out are walked for their `Any` calls.
+            walked = {id(entry) for entry in self.functions}
+            for entry in self.holders:
+                if id(entry) in walked or entry.copied or (entry.dynamic and not checks_untyped):
+                    continue
+                reach = Reach(None, entry.func.body.body)
+                self._function(checker, entry, set(), reach, True, None)
         if self.calls and self.receivers is not None:
             self.depends_on = self.receivers.check(
                 checker, self.file, self.calls, types or {}, self._unknown
