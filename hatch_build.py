@@ -43,8 +43,11 @@ COMPILED = (
     "mypy_session/gate.py",
     "mypy_session/held.py",
     "mypy_session/knowledge.py",
+    "mypy_session/not_analysed.py",
+    "mypy_session/receiver_sessions.py",
     "mypy_session/report.py",
     "mypy_session/scopes.py",
+    "mypy_session/untyped_sessions.py",
     "mypy_session/vocabulary.py",
 )
 
