@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from mypy.checker import TypeChecker
 from mypy.errors import ErrorInfo
