@@ -23,11 +23,13 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-# The modules that run inside mypy's hooks. plugin.py stays pure Python: its class
-# subclasses mypy's Plugin, which a separately compiled module cannot do. So do the
-# modules a warm run loads (plugin.py, config, fullnames...): loading the compiled library
-# costs more than it saves there. The command line (cli.py, commands/) runs once per
-# command and is not worth compiling.
+# The modules that run inside mypy's hooks and the end-of-module walk, including the
+# attribute hooks of legacy models (loaded at start-up with the default settings, as
+# `vocabulary` already was). plugin.py stays pure Python: its class subclasses mypy's
+# Plugin, which a separately compiled module cannot do. So do the modules only a warm run
+# loads (config, fullnames, errorcodes, marker_stubs...): loading the compiled library
+# costs more than it saves there. The command line (cli.py, commands/, fixes/, baseline,
+# recorder) runs once per command and is not worth compiling.
 COMPILED = (
     "mypy_session/checks/__init__.py",
     "mypy_session/checks/borrowed_commit.py",
@@ -36,17 +38,33 @@ COMPILED = (
     "mypy_session/checks/mismatch.py",
     "mypy_session/checks/missing_param.py",
     "mypy_session/checks/nested_scope.py",
+    "mypy_session/checks/not_analysed.py",
     "mypy_session/checks/not_forwarded.py",
+    "mypy_session/checks/unresolved_settings.py",
+    "mypy_session/any_receiver_calls.py",
     "mypy_session/any_receivers.py",
+    "mypy_session/callable_wrappers.py",
     "mypy_session/compat.py",
+    "mypy_session/conditional_openers.py",
+    "mypy_session/daemon_deps.py",
+    "mypy_session/decorators.py",
+    "mypy_session/escaping_objects.py",
     "mypy_session/facts.py",
     "mypy_session/gate.py",
     "mypy_session/held.py",
+    "mypy_session/injected_parameters.py",
+    "mypy_session/kept_findings.py",
     "mypy_session/knowledge.py",
+    "mypy_session/legacy_models.py",
+    "mypy_session/nested_functions.py",
     "mypy_session/not_analysed.py",
+    "mypy_session/ownership.py",
     "mypy_session/receiver_sessions.py",
+    "mypy_session/relationships.py",
     "mypy_session/report.py",
     "mypy_session/scopes.py",
+    "mypy_session/settings_resolution.py",
+    "mypy_session/typed_openers.py",
     "mypy_session/untyped_sessions.py",
     "mypy_session/vocabulary.py",
 )

@@ -125,8 +125,10 @@ def calls_on_any(types: dict[Expression, Type]) -> list[tuple[CallExpr, str]]:
     """Every call on an `Any` receiver in a module's type map (what mypy checked), with
     the method's name: one pass over the map, compiled (the map holds every expression)."""
     found: list[tuple[CallExpr, str]] = []
-    for expr in types:
-        if isinstance(expr, CallExpr):
+    for expr, typ in types.items():
+        # A method called on `Any` gives `Any` (mypy runs no hook that could say
+        # otherwise): the receiver's type is looked up only for such calls.
+        if type(typ) is AnyType and isinstance(expr, CallExpr):
             method = any_receiver_call(expr, types)
             if method is not None:
                 found.append((expr, method))
@@ -156,19 +158,21 @@ _NOT_AN_OBJECT: Final = frozenset((TypeOfAny.from_unimported_type, TypeOfAny.spe
 class ProgramMethods:
     """Methods by name, over the classes a module can reach (see the module docstring).
 
-    What one module's symbol table refers to, and the methods its classes define, are kept
-    per module (with an index of all of them by name): within a build they do not change
-    once the module is analysed. Under dmypy a module an update changes gets a new list of
-    statements (`MypyFile.defs`), and what was kept of it is computed again. What a module
-    reaches is kept per module outside dmypy."""
+    What one module's symbol table refers to, and the classes it defines, are kept per
+    module: within a build they do not change once the module is analysed. Under dmypy a
+    module an update changes gets a new list of statements (`MypyFile.defs`), and what was
+    kept of it is computed again. What a module reaches is kept per module outside dmypy.
+    Methods are looked up by name in the classes reached, when a call asks for the name:
+    most reached classes are library classes no call on `Any` ever names, and indexing
+    every method of every one of them cost more than all the lookups (prefect's server:
+    150 M instructions for 7 modules)."""
 
     def __init__(self, modules: Callable[[], dict[str, MypyFile] | None], *, daemon: bool) -> None:
         self._modules = modules
         self._daemon = daemon
         # module -> (its tree and statements when computed, the answer)
         self._refers: dict[str, tuple[MypyFile, object, list[str]]] = {}
-        self._indexed: dict[str, tuple[MypyFile, object, list[str]]] = {}  # -> names defined
-        self._by_name: dict[str, list[tuple[str, Method]]] = {}  # name -> (module, method)
+        self._classes: dict[str, tuple[MypyFile, object, list[TypeInfo]]] = {}
         self._library: dict[str, bool] = {}
         self._reach: dict[str, frozenset[str]] = {}  # module -> the modules it reaches (not dmypy)
 
@@ -176,10 +180,11 @@ class ProgramMethods:
         """The classes `module` can reach, to look methods up in by name."""
         modules = self._modules() or {}
         reached = self._reachable(module, modules)
-        for name in reached:
-            self._index(name, modules)
         project = {name for name in reached if name != module and not self._is_library(name, modules)}
-        return Reach(self._by_name, reached, project)
+        classes: list[TypeInfo] = []
+        for name in sorted(reached):
+            classes.extend(self._classes_of(name, modules))
+        return Reach(classes, reached, project)
 
     def _is_library(self, module: str, modules: dict[str, MypyFile]) -> bool:
         hit = self._library.get(module)
@@ -188,26 +193,23 @@ class ProgramMethods:
             hit = self._library[module] = file is None or is_library(file)
         return hit
 
-    def _index(self, module: str, modules: dict[str, MypyFile]) -> None:
-        """Put the methods of the module's classes into the index by name (again, where
-        the module changed under dmypy)."""
+    def _classes_of(self, module: str, modules: dict[str, MypyFile]) -> list[TypeInfo]:
+        """The classes the module defines, those nested in them included (again, where the
+        module changed under dmypy)."""
         file = modules.get(module)
         if file is None:
-            return
-        hit = self._indexed.get(module)
-        if hit is not None:
-            if hit[0] is file and hit[1] is file.defs:
-                return
-            for name in hit[2]:  # dmypy changed the module: its old methods go
-                self._by_name[name] = [e for e in self._by_name[name] if e[0] != module]
-        found: dict[str, list[Method]] = {}
+            return []
+        hit = self._classes.get(module)
+        if hit is not None and hit[0] is file and hit[1] is file.defs:
+            return hit[2]
+        found: list[TypeInfo] = []
+        seen: set[int] = set()
         for sym in file.names.values():
             node = sym.node
             if isinstance(node, TypeInfo) and node.module_name == module:
-                _collect(node, found, set())
-        for name, nodes in found.items():
-            self._by_name.setdefault(name, []).extend((module, node) for node in nodes)
-        self._indexed[module] = (file, file.defs, list(found))
+                _collect(node, found, seen)
+        self._classes[module] = (file, file.defs, found)
+        return found
 
     def _reachable(self, module: str, modules: dict[str, MypyFile]) -> frozenset[str]:
         """The module, what its imports name, and what the symbol tables of the checked
@@ -256,17 +258,13 @@ class ProgramMethods:
 
 
 class Reach:
-    """The modules one module reaches, and their classes' methods by name."""
+    """The modules one module reaches, and their classes, to find methods by name in."""
 
-    __slots__ = ("_by_name", "modules", "project")
+    __slots__ = ("_classes", "_named", "modules", "project")
 
-    def __init__(
-        self,
-        by_name: dict[str, list[tuple[str, Method]]],
-        modules: frozenset[str],
-        project: set[str],
-    ) -> None:
-        self._by_name = by_name
+    def __init__(self, classes: list[TypeInfo], modules: frozenset[str], project: set[str]) -> None:
+        self._classes = classes
+        self._named: dict[str, list[Method]] = {}
         self.modules = modules
         # The modules of the checked program (not libraries) reached, but the module
         # itself: mypy's indirect dependencies of the module, so that a change in one of
@@ -274,24 +272,33 @@ class Reach:
         self.project = project
 
     def named(self, name: str) -> list[Method]:
-        """Every method called `name` of a class reached, ordered by fullname."""
-        modules = self.modules
-        found = [node for module, node in self._by_name.get(name, ()) if module in modules]
+        """Every method called `name` that a class reached defines itself (inherited ones
+        are found in their own class), ordered by fullname."""
+        known = self._named.get(name)
+        if known is not None:
+            return known
+        found: list[Method] = []
+        for info in self._classes:
+            sym = info.names.get(name)
+            if sym is not None:
+                node = sym.node
+                if isinstance(node, (FuncDef, Decorator, OverloadedFuncDef)):
+                    found.append(node)
         found.sort(key=lambda node: node.fullname)
+        self._named[name] = found
         return found
 
 
-def _collect(info: TypeInfo, found: dict[str, list[Method]], seen: set[int]) -> None:
-    """The methods a class defines itself (inherited ones are found in their own class),
-    and those of the classes nested in it."""
+def _collect(info: TypeInfo, found: list[TypeInfo], seen: set[int]) -> None:
+    """The class and the classes nested in it, each once."""
     if id(info) in seen:
         return
     seen.add(id(info))
-    for name, sym in info.names.items():
+    found.append(info)
+    prefix = info.fullname + "."
+    for sym in info.names.values():
         node = sym.node
-        if isinstance(node, (FuncDef, Decorator, OverloadedFuncDef)):
-            found.setdefault(name, []).append(node)
-        elif isinstance(node, TypeInfo) and node.fullname.startswith(info.fullname + "."):
+        if isinstance(node, TypeInfo) and node.fullname.startswith(prefix):
             _collect(node, found, seen)
 
 

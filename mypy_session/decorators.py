@@ -30,7 +30,7 @@ module (as `knowledge` stores summaries) for the modules that use them from the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Final
 
 from mypy.nodes import (
@@ -52,7 +52,6 @@ from mypy.nodes import (
     RaiseStmt,
     RefExpr,
     ReturnStmt,
-    Statement,
     StrExpr,
     SymbolTableNode,
     TryStmt,
@@ -216,15 +215,17 @@ def _defined(file: MypyFile, relative: str) -> FuncDef | None:
     return found.node if found is not None and isinstance(found.node, FuncDef) else None
 
 
-def _decorator_candidates(file: MypyFile) -> Iterator[tuple[str, FuncDef]]:
+def _decorator_candidates(file: MypyFile) -> list[tuple[str, FuncDef]]:
     """The module's functions and its classes' methods (`MetricManager.count_it`)."""
+    found: list[tuple[str, FuncDef]] = []
     for defn in file.defs:
         if isinstance(defn, FuncDef):
-            yield defn.name, defn
+            found.append((defn.name, defn))
         elif isinstance(defn, ClassDef):
             for stmt in defn.defs.body:
                 if isinstance(stmt, FuncDef) and not stmt.is_static and not stmt.is_class:
-                    yield f"{defn.name}.{stmt.name}", stmt
+                    found.append((f"{defn.name}.{stmt.name}", stmt))
+    return found
 
 
 # -- the decorator's body ----------------------------------------------------------------
@@ -235,13 +236,25 @@ def classify(func: FuncDef, config: SessionConfig, *, nested: bool = False) -> s
     either, or None (anything else). Typed decorators are classified too: a typed provider
     still opens a scope when called without a session; only the hook's type needs an
     untyped one (`hidden_signature`)."""
+    # Runs on every function of the project (`prepare`): what it returns is read first,
+    # and most functions return something no decorator does (a call, a literal).
+    returned: list[Expression | None] = []
+    _returned(func.body, returned)
+    if not returned:
+        return None
     first = 1 if func.info is not FUNC_NO_INFO and not func.is_static else 0  # a method's self
     target = func.arguments[first].variable if len(func.arguments) > first else None
-    defs = {stmt.name: stmt for stmt in _nested_defs(func.body)}
+    defs: dict[str, FuncDef] | None = None  # the nested functions by name, when needed
     kinds: set[str] = set()
-    for expr in _returned(func.body):
-        applied = _applied(expr, target, defs)
-        if applied is not None:
+    for expr in returned:
+        if isinstance(expr, CallExpr):
+            if target is None:
+                return None
+            if defs is None:
+                defs = _nested_defs(func.body)
+            applied = _applied(expr, target, defs)
+            if applied is None:
+                return None
             # `return _decorator(original_function)`: what that decorator makes of it.
             inner = classify(applied, config, nested=True) if not nested else None
             if inner not in (TRANSPARENT, PROVIDER):
@@ -253,6 +266,8 @@ def classify(func: FuncDef, config: SessionConfig, *, nested: bool = False) -> s
         if target is not None and expr.node is target:
             kinds.add(TRANSPARENT)  # registers the function and returns it unchanged
             continue
+        if defs is None:
+            defs = _nested_defs(func.body)
         wrapper = defs.get(expr.name)
         if wrapper is None:
             return None
@@ -287,42 +302,49 @@ def _applied(expr: Expression | None, target: Var | None, defs: dict[str, FuncDe
     return inner if isinstance(arg, NameExpr) and arg.node is target else None
 
 
-def _nested_defs(block: Block) -> Iterator[FuncDef]:
-    """Functions defined in the block, also under an `if` (one wrapper per branch)."""
+def _nested_defs(block: Block) -> dict[str, FuncDef]:
+    """Functions defined in the block by name, also under an `if` (one wrapper per
+    branch: the last of a name wins)."""
+    found: dict[str, FuncDef] = {}
+    _collect_defs(block, found)
+    return found
+
+
+def _collect_defs(block: Block, found: dict[str, FuncDef]) -> None:
     for stmt in block.body:
         if isinstance(stmt, FuncDef):
-            yield stmt
+            found[stmt.name] = stmt
         elif isinstance(stmt, Decorator):
-            yield stmt.func
+            found[stmt.func.name] = stmt.func
         elif isinstance(stmt, IfStmt):
             for body in stmt.body:
-                yield from _nested_defs(body)
+                _collect_defs(body, found)
             if stmt.else_body is not None:
-                yield from _nested_defs(stmt.else_body)
+                _collect_defs(stmt.else_body, found)
 
 
-def _returned(block: Block) -> Iterator[Expression | None]:
-    """The expressions the block returns, outside nested functions."""
+def _returned(block: Block, found: list[Expression | None]) -> None:
+    """The expressions the block returns, outside nested functions, in source order."""
     for stmt in block.body:
-        yield from _returned_in(stmt)
-
-
-def _returned_in(stmt: Statement) -> Iterator[Expression | None]:
-    if isinstance(stmt, ReturnStmt):
-        yield stmt.expr
-    elif isinstance(stmt, IfStmt):
-        for body in stmt.body:
-            yield from _returned(body)
-        if stmt.else_body is not None:
-            yield from _returned(stmt.else_body)
-    elif isinstance(stmt, TryStmt):
-        for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
-            if block is not None:
-                yield from _returned(block)
-    elif isinstance(stmt, WithStmt):
-        yield from _returned(stmt.body)
-    elif isinstance(stmt, Block):
-        yield from _returned(stmt)
+        if isinstance(stmt, ReturnStmt):
+            found.append(stmt.expr)
+        elif isinstance(stmt, IfStmt):
+            for body in stmt.body:
+                _returned(body, found)
+            if stmt.else_body is not None:
+                _returned(stmt.else_body, found)
+        elif isinstance(stmt, TryStmt):
+            _returned(stmt.body, found)
+            for handler in stmt.handlers:
+                _returned(handler, found)
+            if stmt.else_body is not None:
+                _returned(stmt.else_body, found)
+            if stmt.finally_body is not None:
+                _returned(stmt.finally_body, found)
+        elif isinstance(stmt, WithStmt):
+            _returned(stmt.body, found)
+        elif isinstance(stmt, Block):
+            _returned(stmt, found)
 
 
 def _wrapper_kind(wrapper: FuncDef, target: Var, config: SessionConfig) -> str | None:

@@ -102,7 +102,7 @@ class Gate:
         escaping_objects.forget()
         self.lookup_fully_qualified = lookup
         self._forget_hooks = forget_hooks  # the plugin's memo of hooks by name
-        self.settings = SettingsResolution(config, modules)
+        self.settings = SettingsResolution(config, modules, daemon=daemon)
         self._wrapped: dict[str, Callee | None] = {}  # see wrapped_callee
         # Calls on `Any` receivers, checked by the method's name (`any_receivers`).
         self.receivers = (

@@ -17,7 +17,7 @@ walked by hand; expressions are listed with `mypy.server.subexpr.get_subexpressi
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from mypy.nodes import (
@@ -471,43 +471,56 @@ def returns_within(stmt: WithStmt) -> list[ReturnStmt]:
 
 def walk_statements(
     statements: Sequence[Statement], *, into_functions: bool = False, loops: int = 0
-) -> Iterator[tuple[Statement, int]]:
-    """Every statement under `statements`, with how many loops enclose it; the bodies of
-    nested functions and classes only if `into_functions`."""
+) -> list[tuple[Statement, int]]:
+    """Every statement under `statements` in source order (each before what it contains),
+    with how many loops enclose it; the bodies of nested functions and classes only if
+    `into_functions`. A list, built by one recursive pass: nested generators cost a
+    frame per level for every statement, and this runs over every function mypy checks
+    (benchmarks/results/overhead-compiled.md)."""
+    found: list[tuple[Statement, int]] = []
+    _walk_into(statements, into_functions, loops, found)
+    return found
+
+
+def _walk_into(
+    statements: Sequence[Statement],
+    into_functions: bool,
+    loops: int,
+    found: list[tuple[Statement, int]],
+) -> None:
     for stmt in statements:
-        yield stmt, loops
-        for body, loop in _bodies(stmt, into_functions):
-            yield from walk_statements(body, into_functions=into_functions, loops=loops + loop)
-
-
-def _bodies(stmt: Statement, into_functions: bool) -> Iterator[tuple[Sequence[Statement], int]]:
-    if isinstance(stmt, Block):
-        yield stmt.body, 0
-    elif isinstance(stmt, (WhileStmt, ForStmt)):
-        yield stmt.body.body, 1
-        if stmt.else_body is not None:
-            yield stmt.else_body.body, 0
-    elif isinstance(stmt, WithStmt):
-        yield stmt.body.body, 0
-    elif isinstance(stmt, IfStmt):
-        for body in stmt.body:
-            yield body.body, 0
-        if stmt.else_body is not None:
-            yield stmt.else_body.body, 0
-    elif isinstance(stmt, TryStmt):
-        for block in (stmt.body, *stmt.handlers, stmt.else_body, stmt.finally_body):
-            if block is not None:
-                yield block.body, 0
-    elif isinstance(stmt, MatchStmt):
-        for body in stmt.bodies:
-            yield body.body, 0
-    elif into_functions:
-        if isinstance(stmt, Decorator):
-            yield stmt.func.body.body, 0
-        elif isinstance(stmt, FuncDef):
-            yield stmt.body.body, 0
-        elif isinstance(stmt, ClassDef):
-            yield stmt.defs.body, 0
+        found.append((stmt, loops))
+        if isinstance(stmt, Block):
+            _walk_into(stmt.body, into_functions, loops, found)
+        elif isinstance(stmt, (WhileStmt, ForStmt)):
+            _walk_into(stmt.body.body, into_functions, loops + 1, found)
+            if stmt.else_body is not None:
+                _walk_into(stmt.else_body.body, into_functions, loops, found)
+        elif isinstance(stmt, WithStmt):
+            _walk_into(stmt.body.body, into_functions, loops, found)
+        elif isinstance(stmt, IfStmt):
+            for body in stmt.body:
+                _walk_into(body.body, into_functions, loops, found)
+            if stmt.else_body is not None:
+                _walk_into(stmt.else_body.body, into_functions, loops, found)
+        elif isinstance(stmt, TryStmt):
+            _walk_into(stmt.body.body, into_functions, loops, found)
+            for handler in stmt.handlers:
+                _walk_into(handler.body, into_functions, loops, found)
+            if stmt.else_body is not None:
+                _walk_into(stmt.else_body.body, into_functions, loops, found)
+            if stmt.finally_body is not None:
+                _walk_into(stmt.finally_body.body, into_functions, loops, found)
+        elif isinstance(stmt, MatchStmt):
+            for body in stmt.bodies:
+                _walk_into(body.body, into_functions, loops, found)
+        elif into_functions:
+            if isinstance(stmt, Decorator):
+                _walk_into(stmt.func.body.body, into_functions, loops, found)
+            elif isinstance(stmt, FuncDef):
+                _walk_into(stmt.body.body, into_functions, loops, found)
+            elif isinstance(stmt, ClassDef):
+                _walk_into(stmt.defs.body, into_functions, loops, found)
 
 
 def functions_in(defs: Sequence[Statement], prefix: str = "") -> list[tuple[str, FuncDef | Decorator]]:

@@ -11,7 +11,12 @@ setting (the entry as written stays, so nothing that matched before stops matchi
 
 An entry can only be looked up once its module has been analysed, and mypy analyses
 modules in dependency order, so entries that do not resolve yet are tried again at each
-new module (`refresh`); usually none is left after the first.
+new module (`refresh`); usually none is left after the first. Outside dmypy an entry is
+tried again only once the modules loaded, or the symbol table of the module it points
+into, have changed since it last failed: mypy analyses a module's classes with the
+module, and asks the plugin nothing in the middle of that, so a table of the same size
+holds the same names (on prefect's server an entry into a module analysed late was
+otherwise looked up again at each of some 5,000 moments: about 100 M instructions).
 
 An entry that resolves to nothing is reported once mypy has checked the module it points
 into (`unresolved_in`), as a note on line 1 of that module. An entry whose module is not
@@ -51,14 +56,22 @@ class Unresolved:
 class SettingsResolution:
     """The configured entries of one build, resolved as their modules become known."""
 
-    __slots__ = ("_config", "_modules", "_pending", "resolved")
+    __slots__ = ("_config", "_modules", "_pending", "_daemon", "_tried", "resolved")
 
     def __init__(
-        self, config: SessionConfig, modules: Callable[[], dict[str, MypyFile] | None]
+        self,
+        config: SessionConfig,
+        modules: Callable[[], dict[str, MypyFile] | None],
+        *,
+        daemon: bool = False,
     ) -> None:
         self._config = config
         self._modules = modules
         self._pending: list[tuple[str, str]] = list(config.configured_names)
+        self._daemon = daemon
+        # entry -> the build as it was when the entry last failed to resolve: how many
+        # modules were loaded, the module it points into and that module's symbol table.
+        self._tried: dict[str, tuple[int, str | None, int, int]] = {}
         # (setting, entry) -> the fullname of the definition it names
         self.resolved: dict[tuple[str, str], str] = {}
 
@@ -73,7 +86,7 @@ class SettingsResolution:
         grew = False
         still: list[tuple[str, str]] = []
         for setting, entry in self._pending:
-            target = resolve(entry, modules)
+            target = None if self._unchanged(entry, modules) else resolve(entry, modules)
             if target is None:
                 still.append((setting, entry))
                 continue
@@ -94,16 +107,32 @@ class SettingsResolution:
             return []
         found = []
         for setting, entry in self._pending:
-            if resolve(entry, modules) is not None:
-                continue
             owner = _owner_module(entry, modules)
             if owner is None or owner != file.fullname:
+                continue
+            if resolve(entry, modules) is not None:
                 continue
             missing = entry[len(owner) + 1 :].split(".", 1)[0]
             if _is_submodule_on_disk(file, missing):
                 continue  # `pkg.sub.f` with pkg/sub.py not imported: not in the build
             found.append(Unresolved(setting, entry, owner, missing))
         return found
+
+
+    def _unchanged(self, entry: str, modules: dict[str, MypyFile]) -> bool:
+        """Has the entry failed before with the build as it is now (the same modules
+        loaded, the same symbol table of the module it points into), so that it would
+        fail again? Always False under dmypy. Records the state otherwise."""
+        if self._daemon:
+            return False
+        owner = _owner_module(entry, modules)
+        file = modules.get(owner) if owner is not None else None
+        names = file.names if file is not None else None
+        state = (len(modules), owner, id(names), len(names) if names is not None else 0)
+        if self._tried.get(entry) == state:
+            return True
+        self._tried[entry] = state
+        return False
 
 
 def resolve(entry: str, modules: dict[str, MypyFile]) -> str | None:

@@ -475,16 +475,18 @@ def _definitions(defs: Sequence[Statement]) -> Iterator[FuncItem]:
         yield node.func if isinstance(node, Decorator) else node
 
 
-def _nested(body: Sequence[Statement]) -> Iterator[FuncItem]:
+def _nested(body: Sequence[Statement]) -> list[FuncItem]:
     """Functions defined in a body (not in nested classes, whose methods are their own)."""
+    found: list[FuncItem] = []
     for stmt, _ in walk_statements(body):
         if isinstance(stmt, FuncDef):
-            yield stmt
+            found.append(stmt)
         elif isinstance(stmt, Decorator):
-            yield stmt.func
+            found.append(stmt.func)
         elif isinstance(stmt, OverloadedFuncDef) and stmt.impl is not None:
             impl = stmt.impl
-            yield impl.func if isinstance(impl, Decorator) else impl
+            found.append(impl.func if isinstance(impl, Decorator) else impl)
+    return found
 
 
 def _calls_a_definition(func: FuncItem) -> bool:
