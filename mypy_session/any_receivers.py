@@ -206,7 +206,9 @@ class ProgramMethods:
         seen: set[int] = set()
         for sym in file.names.values():
             node = sym.node
-            if isinstance(node, TypeInfo) and node.module_name == module:
+            # By exact type: `isinstance` against mypy's own compiled classes is a slow
+            # generic call from this library (TypeInfo's one subclass is a placeholder).
+            if type(node) is TypeInfo and node.module_name == module:
                 _collect(node, found, seen)
         self._classes[module] = (file, file.defs, found)
         return found
@@ -298,7 +300,7 @@ def _collect(info: TypeInfo, found: list[TypeInfo], seen: set[int]) -> None:
     prefix = info.fullname + "."
     for sym in info.names.values():
         node = sym.node
-        if isinstance(node, TypeInfo) and node.fullname.startswith(prefix):
+        if type(node) is TypeInfo and node.fullname.startswith(prefix):
             _collect(node, found, seen)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
+from typing import Final, cast
 
 from mypy.nodes import (
     CLASSDEF_NO_INFO,
@@ -431,16 +431,21 @@ def _statements(body: list[Statement]) -> Iterator[Statement]:
             yield stmt
 
 
-def _class_defs(body: list[Statement]) -> Iterator[ClassDef]:
+def _class_defs(body: list[Statement], found: list[ClassDef] | None = None) -> list[ClassDef]:
     """The classes at the top of a module (also under a top-level `if`); not the classes
     nested in a class body, which would mean a walk of every method of every class."""
-    for stmt in body:
-        if isinstance(stmt, ClassDef):
-            yield stmt
-        elif isinstance(stmt, IfStmt):
+    if found is None:
+        found = []
+    for stmt in body:  # by exact type: neither class has a subclass (see `scopes`)
+        kind = type(stmt)
+        if kind is ClassDef:
+            found.append(cast(ClassDef, stmt))
+        elif kind is IfStmt:
+            stmt = cast(IfStmt, stmt)
             for block in (*stmt.body, stmt.else_body):
                 if isinstance(block, Block):
-                    yield from _class_defs(block.body)
+                    _class_defs(block.body, found)
+    return found
 
 
 def _called(call: CallExpr) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, cast
 
 from mypy.nodes import (
     AssertStmt,
@@ -488,39 +488,45 @@ def _walk_into(
     loops: int,
     found: list[tuple[Statement, int]],
 ) -> None:
+    # By exact type: none of these node classes has a subclass, and `isinstance` against a
+    # class of mypy's own compiled library is a slow generic call from this one.
     for stmt in statements:
         found.append((stmt, loops))
-        if isinstance(stmt, Block):
-            _walk_into(stmt.body, into_functions, loops, found)
-        elif isinstance(stmt, (WhileStmt, ForStmt)):
-            _walk_into(stmt.body.body, into_functions, loops + 1, found)
-            if stmt.else_body is not None:
-                _walk_into(stmt.else_body.body, into_functions, loops, found)
-        elif isinstance(stmt, WithStmt):
-            _walk_into(stmt.body.body, into_functions, loops, found)
-        elif isinstance(stmt, IfStmt):
-            for body in stmt.body:
+        kind = type(stmt)
+        if kind is Block:
+            _walk_into(cast(Block, stmt).body, into_functions, loops, found)
+        elif kind is WhileStmt or kind is ForStmt:
+            loop = cast("WhileStmt | ForStmt", stmt)
+            _walk_into(loop.body.body, into_functions, loops + 1, found)
+            if loop.else_body is not None:
+                _walk_into(loop.else_body.body, into_functions, loops, found)
+        elif kind is WithStmt:
+            _walk_into(cast(WithStmt, stmt).body.body, into_functions, loops, found)
+        elif kind is IfStmt:
+            branch = cast(IfStmt, stmt)
+            for body in branch.body:
                 _walk_into(body.body, into_functions, loops, found)
-            if stmt.else_body is not None:
-                _walk_into(stmt.else_body.body, into_functions, loops, found)
-        elif isinstance(stmt, TryStmt):
-            _walk_into(stmt.body.body, into_functions, loops, found)
-            for handler in stmt.handlers:
+            if branch.else_body is not None:
+                _walk_into(branch.else_body.body, into_functions, loops, found)
+        elif kind is TryStmt:
+            attempt = cast(TryStmt, stmt)
+            _walk_into(attempt.body.body, into_functions, loops, found)
+            for handler in attempt.handlers:
                 _walk_into(handler.body, into_functions, loops, found)
-            if stmt.else_body is not None:
-                _walk_into(stmt.else_body.body, into_functions, loops, found)
-            if stmt.finally_body is not None:
-                _walk_into(stmt.finally_body.body, into_functions, loops, found)
-        elif isinstance(stmt, MatchStmt):
-            for body in stmt.bodies:
+            if attempt.else_body is not None:
+                _walk_into(attempt.else_body.body, into_functions, loops, found)
+            if attempt.finally_body is not None:
+                _walk_into(attempt.finally_body.body, into_functions, loops, found)
+        elif kind is MatchStmt:
+            for body in cast(MatchStmt, stmt).bodies:
                 _walk_into(body.body, into_functions, loops, found)
         elif into_functions:
-            if isinstance(stmt, Decorator):
-                _walk_into(stmt.func.body.body, into_functions, loops, found)
-            elif isinstance(stmt, FuncDef):
-                _walk_into(stmt.body.body, into_functions, loops, found)
-            elif isinstance(stmt, ClassDef):
-                _walk_into(stmt.defs.body, into_functions, loops, found)
+            if kind is Decorator:
+                _walk_into(cast(Decorator, stmt).func.body.body, into_functions, loops, found)
+            elif kind is FuncDef:
+                _walk_into(cast(FuncDef, stmt).body.body, into_functions, loops, found)
+            elif kind is ClassDef:
+                _walk_into(cast(ClassDef, stmt).defs.body, into_functions, loops, found)
 
 
 def functions_in(defs: Sequence[Statement], prefix: str = "") -> list[tuple[str, FuncDef | Decorator]]:

@@ -324,13 +324,19 @@ def is_mapped_instance(typ: Type | None) -> bool:
 
 def is_mapped_class(info: TypeInfo) -> bool:
     """An ORM-mapped class: a declarative base in its MRO, or a class of it with a table."""
+    # Asked for every class of every module at each cache write (`relationships`): plain
+    # loops, no generator per base.
+    bases = fullnames.MAPPED_BASES
     for base in info.mro:
-        if base.fullname in fullnames.MAPPED_BASES:
+        fullname = base.fullname
+        if fullname in bases:
             return True
-        if base.fullname != "builtins.object" and any(
-            name in base.names for name in fullnames.MAPPED_ATTRIBUTES
-        ):
-            return True
+        if fullname == "builtins.object":
+            continue
+        names = base.names
+        for name in fullnames.MAPPED_ATTRIBUTES:
+            if name in names:
+                return True
     return False
 
 
