@@ -118,7 +118,6 @@ class SettingsResolution:
             found.append(Unresolved(setting, entry, owner, missing))
         return found
 
-
     def _unchanged(self, entry: str, modules: dict[str, MypyFile]) -> bool:
         """Has the entry failed before with the build as it is now (the same modules
         loaded, the same symbol table of the module it points into), so that it would
